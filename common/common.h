@@ -1,0 +1,146 @@
+/*
+ * common/: what every other folder needs and nothing of the business: money in
+ * paise, MSISDN forms, logging, the config table, the clock and random seams.
+ * No I/O beyond stderr logging and reading the config file; no SQL, no SMPP.
+ */
+#ifndef RECHARGD_COMMON_H
+#define RECHARGD_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+/* ---- money (money.c) ------------------------------------------------------
+ * Money is int64 paise everywhere inside. Rupee text has at most two decimals and
+ * no digit-group commas. */
+#define MONEY_MAX_PAISE  ((int64_t)100000000000000LL)   /* Rs 1e12, far above any wallet */
+#define MONEY_BUFSZ 32
+
+enum money_parse_result {
+	MONEY_OK = 0,
+	MONEY_BAD = -1,       /* not a number in rupees */
+	MONEY_DECIMALS = -2,  /* more than two decimals */
+	MONEY_RANGE = -3,     /* above MONEY_MAX_PAISE */
+};
+/* "299", "299.5", "299.50" -> 29950 paise. Leading '+' and whitespace are refused. */
+enum money_parse_result money_parse(const char *text, int64_t *paise);
+/* Writes "299.00" (or "-5.10") into buf (MONEY_BUFSZ bytes) and returns buf. */
+char *money_format(int64_t paise, char *buf);
+/* Writes "299" when whole, else "299.50": the provider template form. */
+char *money_format_short(int64_t paise, char *buf);
+/* Percentage with up to two decimals -> basis points: "6" -> 600, "3.33" -> 333. -1 if bad. */
+int32_t money_rate_parse(const char *text);
+/* amount x rate, rounded down to the paisa (rate in basis points: 600 = 6.00%). */
+int64_t money_commission(int64_t amount, int32_t rate_bp);
+
+/* ---- numbers (msisdn.c) ----------------------------------------------------- */
+#define MSISDN_BUFSZ 16
+#define MOBILE_BUFSZ 11
+/* Retailer/admin MSISDN in any form SPEC section 3 allows (+919876543210, 919876543210,
+ * 09876543210, 9876543210) -> "919876543210". 0 or -1. */
+int msisdn_normalize(const char *in, char out[MSISDN_BUFSZ]);
+/* Recharge target: strips +91, 91 (when 12 digits) or a leading 0, then requires
+ * ^[6-9][0-9]{9}$. Writes the 10 digits. 0 or -1. */
+int mobile_normalize(const char *in, char out[MOBILE_BUFSZ]);
+/* "919876543210" -> "9876543210" (pointer into the argument) for replies. */
+const char *msisdn_local(const char *msisdn);
+
+/* ---- logging (log.c) --------------------------------------------------------
+ * To stderr, one line each, with time and level. Arguments are not evaluated when
+ * the level is off. PINs and API keys are never passed to these. */
+enum log_level { LOGL_ERROR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG, LOGL_TRACE };
+extern int log_level;
+void log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int log_level_parse(const char *name);   /* "info" -> LOGL_INFO, -1 if unknown */
+#define log_at(lvl, ...) do { if ((lvl) <= log_level) log_write((lvl), __VA_ARGS__); } while (0)
+#define log_error(...) log_at(LOGL_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_at(LOGL_WARN, __VA_ARGS__)
+#define log_info(...)  log_at(LOGL_INFO, __VA_ARGS__)
+#define log_debug(...) log_at(LOGL_DEBUG, __VA_ARGS__)
+#define log_trace(...) log_at(LOGL_TRACE, __VA_ARGS__)
+/* Start-up or broken invariant only: logs and exits 1. */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* ---- clock and randomness (clock.c): test seams ---------------------------- */
+/* Wall clock in milliseconds since the epoch; tests may shift it. */
+int64_t clock_now_ms(void);
+int64_t clock_now_s(void);
+/* RECHARGD_CLOCK_OFFSET_S in the environment shifts the clock (tests of daily rules). */
+void clock_init(void);
+/* Cryptographically strong bytes (OpenSSL RAND_bytes); 0 or -1. */
+int random_bytes(void *buf, size_t len);
+/* Uniform in [0, n) from a fast non-crypto generator (simulations only). */
+uint32_t random_below(uint32_t n);
+/* "2026-11-29T21:15:03+05:30" for a UTC epoch second, in Asia/Kolkata. buf >= 32. */
+char *clock_format_ist(int64_t epoch_s, char *buf);
+
+/* ---- small helpers (util.c) -------------------------------------------------- */
+void *xcalloc(size_t n, size_t size);     /* fatal on exhaustion */
+char *xstrdup(const char *s);
+/* Copies at most cap-1 bytes and NUL-terminates; returns strlen(src) like strlcpy. */
+size_t strlcpy_safe(char *dst, const char *src, size_t cap);
+/* Lowercase hex of len bytes into out (2*len+1). */
+void hex_encode(const uint8_t *in, size_t len, char *out);
+/* Constant-time equality of two equal-length buffers. */
+int ct_equal(const void *a, const void *b, size_t len);
+
+/* ---- config (config.c) ------------------------------------------------------
+ * One table of options (section, key, type, default, range). config_load fills the
+ * defaults first, then the file; an unknown section or key, or a bad value, fails
+ * with a cause naming file, line and key. Provider sections are kept as key/value
+ * lists for engine/ to interpret (checked against the provider type's key list). */
+#define CONFIG_MAX_PROVIDERS 16
+#define CONFIG_MAX_PROVIDER_KEYS 48
+
+struct config_kv { char *key; char *value; int line; };
+struct config_provider {
+	char *name;
+	char *type;
+	int   line;
+	int   nkv;
+	struct config_kv kv[CONFIG_MAX_PROVIDER_KEYS];
+};
+
+struct config {
+	char *file;            /* the path it was read from */
+	char *db_path;
+	/* smpp */
+	char *smpp_host; int smpp_port;
+	char *system_id, *password, *system_type, *address_range;
+	int   bind_tx_rx;      /* 0 transceiver, 1 transmitter + receiver */
+	char *source_addr; int source_ton, source_npi;
+	int   enquire_link_s, dead_link_s, reconnect_max_s;
+	int   window, response_timeout_s, submit_tps;
+	int   request_dlr;     /* bool */
+	int   long_sms_payload;/* 0 udh, 1 message_payload */
+	int   reassembly_timeout_s;
+	/* http */
+	char *http_listen, *tls_listen, *tls_cert, *tls_key;
+	int   max_body, max_connections, idle_timeout_s;
+	int   sync_wait_ms, rate_limit_per_key, rate_burst;
+	/* engine */
+	int   duplicate_window_s, pending_reply_s;
+	int   status_poll_s, status_poll_max;
+	char *default_provider;
+	int   breaker_failures, breaker_cooldown_s;
+	int   balance_poll_s; int64_t low_balance; int stuck_pending_s;
+	/* security */
+	char *pepper_file;
+	/* settlement */
+	int32_t tds_bp;
+	/* log */
+	int   log_level;
+	/* providers */
+	int   nproviders;
+	struct config_provider providers[CONFIG_MAX_PROVIDERS];
+};
+
+/* Loads path into a new config. On error returns NULL and sets *cause (malloc'd,
+ * caller frees) to "FILE:LINE: key 'K': why". Relative db_path and pepper_file are
+ * resolved against the config file's folder. Caller frees with config_free. */
+struct config *config_load(const char *path, char **cause);
+void config_free(struct config *cfg);
+/* A provider section's value for key, or NULL. */
+const char *config_provider_get(const struct config_provider *p, const char *key);
+
+#endif

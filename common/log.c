@@ -1,0 +1,61 @@
+/* common/log.c: one line per event on stderr; systemd's journal adds the rest. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/time.h>
+
+#include "common/common.h"
+
+int log_level = LOGL_INFO;
+
+static const char *log_names[] = { "error", "warn", "info", "debug", "trace" };
+
+int
+log_level_parse(const char *name)
+{
+	for (int i = 0; i < (int)(sizeof log_names / sizeof log_names[0]); i++)
+		if (strcasecmp(name, log_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void
+log_vwrite(int level, const char *fmt, va_list ap)
+{
+	char msg[1024], when[32];
+	struct timeval tv;
+	struct tm tm;
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	/* control characters from hostile input must not forge log lines */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	fprintf(stderr, "%s.%03dZ %-5s %s\n", when, (int)(tv.tv_usec / 1000),
+	    log_names[level < 0 ? 0 : level > LOGL_TRACE ? LOGL_TRACE : level], msg);
+}
+
+void
+log_write(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(level, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOGL_ERROR, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

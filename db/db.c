@@ -1,0 +1,224 @@
+/* db/db.c: opening SQLite the way a ledger needs it, the statement cache and
+ * transactions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/internal.h"
+
+/* A short wait only: the daemon retries on a timer rather than block its loop. */
+#define DB_BUSY_TIMEOUT_MS 200
+
+int
+db_fail(struct db *db, int rc, const char *what)
+{
+	db->last_rc = rc;
+	snprintf(db->error, sizeof db->error, "%s: %s", what, sqlite3_errmsg(db->sql));
+	return -1;
+}
+
+const char *
+db_error(struct db *db)
+{
+	return db->error;
+}
+
+int
+db_error_transient(struct db *db)
+{
+	int rc = db->last_rc & 0xff;
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_FULL ||
+	    rc == SQLITE_READONLY || rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN;
+}
+
+sqlite3_stmt *
+db_stmt(struct db *db, const char *sql)
+{
+	int i, rc;
+	sqlite3_stmt *st;
+
+	for (i = 0; i < db->ncache; i++) {
+		if (db->cache[i].text == sql) {
+			st = db->cache[i].st;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+	}
+	rc = sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		db_fail(db, rc, "prepare");
+		return NULL;
+	}
+	if (db->ncache == DB_STMT_CACHE)
+		fatal("db statement cache full: raise DB_STMT_CACHE");
+	db->cache[db->ncache].text = sql;
+	db->cache[db->ncache].st = st;
+	db->ncache++;
+	return st;
+}
+
+int
+db_exec_stmt(struct db *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_fail(db, rc, what);
+	sqlite3_reset(st);
+	return 0;
+}
+
+void
+db_col_text(sqlite3_stmt *st, int i, char *buf, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	strlcpy_safe(buf, t == NULL ? "" : (const char *)t, cap);
+}
+
+static int
+db_exec(struct db *db, const char *sql)
+{
+	char *err = NULL;
+	int rc = sqlite3_exec(db->sql, sql, NULL, NULL, &err);
+
+	if (rc != SQLITE_OK) {
+		db->last_rc = rc;
+		snprintf(db->error, sizeof db->error, "%s", err ? err : sqlite3_errstr(rc));
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+struct db *
+db_open(const char *path, int create, char **cause)
+{
+	struct db *db = xcalloc(1, sizeof *db);
+	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+	int rc = sqlite3_open_v2(path, &db->sql, flags, NULL);
+
+	if (rc != SQLITE_OK) {
+		if (asprintf(cause, "%s: %s", path, db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc)) < 0)
+			*cause = NULL;
+		db_close(db);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(db->sql, 1);
+	sqlite3_busy_timeout(db->sql, DB_BUSY_TIMEOUT_MS);
+	if (db_exec(db, "PRAGMA journal_mode=WAL") != 0 ||
+	    db_exec(db, "PRAGMA synchronous=FULL") != 0 ||
+	    db_exec(db, "PRAGMA foreign_keys=ON") != 0 ||
+	    db_migrate(db, cause) != 0) {
+		if (*cause == NULL && asprintf(cause, "%s: %s", path, db->error) < 0)
+			*cause = NULL;
+		db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	for (int i = 0; i < db->ncache; i++)
+		sqlite3_finalize(db->cache[i].st);
+	sqlite3_close(db->sql);
+	free(db);
+}
+
+int
+db_begin(struct db *db)
+{
+	static const char sql[] = "BEGIN IMMEDIATE";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL || db_exec_stmt(db, st, "begin") != 0)
+		return -1;
+	db->in_tx = 1;
+	return 0;
+}
+
+int
+db_commit(struct db *db)
+{
+	static const char sql[] = "COMMIT";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL || db_exec_stmt(db, st, "commit") != 0) {
+		db_rollback(db);
+		return -1;
+	}
+	db->in_tx = 0;
+	return 0;
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (sqlite3_get_autocommit(db->sql) == 0) {
+		int rc = db->last_rc;
+		char keep[sizeof db->error];
+		memcpy(keep, db->error, sizeof keep);
+		db_exec(db, "ROLLBACK");
+		db->last_rc = rc;
+		memcpy(db->error, keep, sizeof keep);
+	}
+	db->in_tx = 0;
+	db->savepoints = 0;
+}
+
+int
+db_in_transaction(struct db *db)
+{
+	return sqlite3_get_autocommit(db->sql) == 0;
+}
+
+int
+db_savepoint(struct db *db)
+{
+	static const char sql[] = "SAVEPOINT m";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	return st == NULL ? -1 : db_exec_stmt(db, st, "savepoint");
+}
+
+int
+db_release(struct db *db)
+{
+	static const char sql[] = "RELEASE m";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	return st == NULL ? -1 : db_exec_stmt(db, st, "release");
+}
+
+void
+db_rollback_to(struct db *db)
+{
+	int rc = db->last_rc;
+	char keep[sizeof db->error];
+
+	memcpy(keep, db->error, sizeof keep);
+	if (sqlite3_get_autocommit(db->sql) == 0) {
+		db_exec(db, "ROLLBACK TO m");
+		db_exec(db, "RELEASE m");
+	}
+	db->last_rc = rc;
+	memcpy(db->error, keep, sizeof keep);
+}
+
+int
+db_schema_version(struct db *db)
+{
+	static const char sql[] = "PRAGMA user_version";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int v = -1;
+
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	if (st != NULL)
+		sqlite3_reset(st);
+	return v;
+}

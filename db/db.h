@@ -1,0 +1,206 @@
+/*
+ * db/: the only place with SQL. SQLite in WAL mode with synchronous=FULL, foreign keys,
+ * CHECK constraints, a busy timeout; schema by numbered migrations (PRAGMA user_version);
+ * every statement prepared once and cached.
+ *
+ * Return convention: plumbing returns 0 or -1; lookups return 1 (found), 0 (not found)
+ * or -1 (storage error; db_error() says why). Records are plain structs the caller
+ * owns; strings in them are fixed-size, NUL-terminated copies.
+ */
+#ifndef RECHARGD_DB_H
+#define RECHARGD_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+struct event_base;
+
+/* ---- opening, migrations, transactions (db.c) ---------------------------------- */
+/* Opens (creating when create is set) and migrates to the latest schema.
+ * Returns NULL with *cause (malloc'd) on failure. */
+struct db *db_open(const char *path, int create, char **cause);
+void db_close(struct db *db);                 /* NULL ok */
+const char *db_error(struct db *db);          /* last error text, static until next call */
+int db_schema_version(struct db *db);
+/* 1 when the last failure was SQLITE_BUSY/LOCKED (retry later), disk full or read-only */
+int db_error_transient(struct db *db);
+
+int db_begin(struct db *db);                  /* BEGIN IMMEDIATE */
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+int db_in_transaction(struct db *db);
+/* Savepoints isolate one message inside a batch. */
+int db_savepoint(struct db *db);
+int db_release(struct db *db);
+void db_rollback_to(struct db *db);
+
+/* ---- reference data (refdata.c) --------------------------------------------------- */
+struct db_operator {
+	char code[16];
+	char service[16];              /* MOBILE, DTH, ... */
+	int64_t min_amount, max_amount;
+	char denominations[256];       /* comma list of paise, or empty */
+	char subscriber_pattern[96];   /* PCRE2 for DTH subscriber IDs, or empty */
+	int enabled;
+};
+/* Resolves a code or alias, case-insensitively. */
+int db_operator_find(struct db *db, const char *code_or_alias, struct db_operator *out);
+int db_plan_exists(struct db *db, const char *plan);
+/* 1 when plan includes service. */
+int db_plan_has_service(struct db *db, const char *plan, const char *service);
+int db_circle_exists(struct db *db, const char *circle);
+/* Commission rate in basis points for (plan, operator); 0 when none is set. -1 error. */
+int32_t db_commission_rate(struct db *db, const char *plan, const char *operator_code);
+int db_commission_set(struct db *db, const char *plan, const char *operator_code, int32_t rate_bp);
+/* Operator and circle of a 10-digit mobile's 4-digit series; 1, 0, -1. */
+int db_series_find(struct db *db, const char *mobile, char operator_code[16], char circle[3]);
+int db_series_put(struct db *db, const char *prefix, const char *operator_code, const char *circle);
+/* Providers for an operator in order, comma-separated, into out; 1, 0 (no route), -1. */
+int db_route_get(struct db *db, const char *operator_code, char *out, size_t cap);
+int db_route_set(struct db *db, const char *operator_code, const char *providers);
+
+/* ---- accounts and the ledger (ledger.c) ----------------------------------------------
+ * A posting is the unit of money movement: its lines sum to zero and are applied with
+ * the account balances in the same statement group. A wallet never goes below zero:
+ * the balance change is a conditional update, so a line that would overdraw makes
+ * db_posting_add return 0 and the caller rolls back. */
+enum db_system_account {
+	DB_ACCOUNT_FUNDING = 1,        /* admin credits come from here (cash received) */
+	DB_ACCOUNT_IN_FLIGHT = 2,      /* holds of PENDING recharges */
+	DB_ACCOUNT_PROVIDER = 3,       /* paid out to providers for SUCCESS recharges */
+	DB_ACCOUNT_COMMISSION = 4,     /* commission expense */
+};
+struct db_line { int64_t account; int64_t amount; };
+#define DB_POSTING_MAX_LINES 6
+/* Inserts a posting (kind: "credit", "hold", "success", "refund", "commission", ...)
+ * with n lines. Returns 1, 0 (a wallet would go below zero), -1 (error). */
+int db_posting_add(struct db *db, const char *kind, int64_t txn, const char *actor,
+    const char *note, const struct db_line *lines, int n);
+int db_account_balance(struct db *db, int64_t account, int64_t *balance);
+
+/* ---- retailers and admins (party.c) -------------------------------------------------- */
+struct db_retailer {
+	int64_t id;
+	char msisdn[16];
+	char name[81];
+	char plan[16];
+	int64_t wallet_account, commission_account;
+	char pin_hash[65];             /* hex HMAC-SHA256, or empty: no PIN */
+	int pin_failures;
+	int locked, blocked, disabled;
+	int64_t daily_limit;           /* paise, 0: none */
+	char bank_account[40], bank_ifsc[16];
+	int64_t balance, commission;   /* filled by lookups: wallet and unsettled commission */
+	int64_t created_at;
+};
+int db_retailer_find(struct db *db, const char *msisdn, struct db_retailer *out);
+int db_retailer_get(struct db *db, int64_t id, struct db_retailer *out);
+/* Creates the retailer and its two accounts; sets r->id. 1, 0 (exists), -1. */
+int db_retailer_add(struct db *db, struct db_retailer *r);
+/* Calls cb for each retailer in msisdn order. */
+int db_retailer_each(struct db *db, void (*cb)(void *, const struct db_retailer *), void *arg);
+int db_retailer_set_pin(struct db *db, int64_t id, const char *pin_hash);
+/* Counts a wrong PIN; locks at limit. Returns the new failure count, -1 on error. */
+int db_retailer_pin_failed(struct db *db, int64_t id, int limit);
+int db_retailer_pin_ok(struct db *db, int64_t id);   /* resets the failure count */
+int db_retailer_set_flag(struct db *db, int64_t id, const char *flag, int value); /* locked|blocked|disabled */
+
+struct db_admin {
+	int64_t id;
+	char msisdn[16];
+	char pin_hash[65];
+	int pin_failures, locked;
+};
+int db_admin_find(struct db *db, const char *msisdn, struct db_admin *out);
+int db_admin_add(struct db *db, const char *msisdn, const char *pin_hash);  /* 1, 0 exists, -1 */
+
+/* ---- transactions (txn.c) ------------------------------------------------------------ */
+#define DB_STATE_PENDING  "PENDING"
+#define DB_STATE_SUCCESS  "SUCCESS"
+#define DB_STATE_FAILED   "FAILED"
+#define DB_STATE_REVERSED "REVERSED"
+
+struct db_txn {
+	int64_t id;                    /* shown as TXN%09lld */
+	int64_t retailer_id;
+	char channel[4];               /* "sms" or "api" */
+	char request_id[65];
+	char service[16];
+	char operator_code[16];
+	char target[24];
+	char circle[3];
+	int64_t amount, commission;
+	char state[10];
+	int error_code;
+	char provider[32];
+	char operator_ref[65];
+	char reply_to[24];             /* SMS: where replies go */
+	int reply_ton, reply_npi;
+	char notified[10];             /* SMS: last state the retailer was told of */
+	int64_t created_at, updated_at, final_at;   /* ms */
+};
+/* "TXN000000123" from an id; buf >= 24. */
+char *db_txn_format_id(int64_t id, char *buf);
+/* "TXN000000123" -> 123; -1 if malformed. */
+int64_t db_txn_parse_id(const char *text);
+int db_txn_insert(struct db *db, struct db_txn *t);            /* sets t->id */
+int db_txn_get(struct db *db, int64_t id, struct db_txn *out);
+int db_txn_by_request(struct db *db, int64_t retailer, const char *request_id, struct db_txn *out);
+/* Moves a PENDING transaction to state; 1 when it was PENDING, 0 when not. */
+int db_txn_finish(struct db *db, int64_t id, const char *state, int error_code,
+    const char *provider, const char *operator_ref, int64_t commission);
+int db_txn_set_provider(struct db *db, int64_t id, const char *provider);
+int db_txn_set_notified(struct db *db, int64_t id, const char *state);
+/* 1 when the same retailer has the same target/operator/amount PENDING, or SUCCESS
+ * since since_ms. */
+int db_txn_duplicate(struct db *db, int64_t retailer, const char *target,
+    const char *operator_code, int64_t amount, int64_t since_ms);
+/* Sum of amounts of non-FAILED recharges since since_ms. */
+int db_txn_sum_since(struct db *db, int64_t retailer, int64_t since_ms, int64_t *sum);
+/* The retailer's latest transactions, newest first; returns how many (<= n) or -1. */
+int db_txn_latest(struct db *db, int64_t retailer, struct db_txn *out, int n);
+/* Calls cb for each PENDING transaction (restart, polling, reply sweeps). */
+int db_txn_each_pending(struct db *db, void (*cb)(void *, const struct db_txn *), void *arg);
+/* Calls cb for each transaction, newest first, at most limit (0: all). */
+int db_txn_each(struct db *db, int64_t retailer, int limit,
+    void (*cb)(void *, const struct db_txn *), void *arg);
+
+/* ---- SMS inbox and outbox (sms.c) ---------------------------------------------------- */
+struct db_sms_in {
+	int64_t id;
+	char source_addr[24];
+	int source_ton, source_npi;
+	char dest_addr[24];
+	int data_coding;
+	char text[1024];
+	int64_t received_at;
+};
+int db_sms_in_add(struct db *db, struct db_sms_in *m);          /* sets m->id */
+int db_sms_in_done(struct db *db, int64_t id, int64_t txn);     /* txn 0: none */
+/* Unprocessed messages, oldest first, at most n; returns the count or -1. */
+int db_sms_in_pending(struct db *db, struct db_sms_in *out, int n);
+
+struct db_sms_out {
+	int64_t id;
+	char dest_addr[24];
+	int dest_ton, dest_npi;
+	char text[1024];
+	int attempts;
+};
+int64_t db_sms_out_add(struct db *db, const char *dest, int ton, int npi, const char *text,
+    int64_t sms_in, int64_t txn);                               /* id, or -1 */
+/* Queued replies with id > after, oldest first, at most n; count or -1. */
+int db_sms_out_queued(struct db *db, int64_t after, struct db_sms_out *out, int n);
+int db_sms_out_sent(struct db *db, int64_t id, const char *message_id);
+int db_sms_out_failed(struct db *db, int64_t id, const char *error);
+int db_sms_out_attempt(struct db *db, int64_t id);
+/* 1 when msisdn has not been told "not registered" on day (YYYY-MM-DD); records it. */
+int db_unregistered_claim(struct db *db, const char *msisdn, const char *day);
+
+/* ---- integrity (check.c) ---------------------------------------------------------- */
+/* Verifies every ledger invariant of SPEC section 5; calls report for each violation.
+ * Returns the number of violations, or -1 on error. */
+int db_check(struct db *db, void (*report)(void *, const char *), void *arg);
+
+#endif

@@ -1,0 +1,183 @@
+/* db/refdata.c: operators, plans, circles, commissions, number series, routes. */
+#include <string.h>
+
+#include "db/internal.h"
+
+int
+db_operator_find(struct db *db, const char *code_or_alias, struct db_operator *out)
+{
+	static const char sql[] =
+	    "SELECT code, service, min_amount, max_amount, denominations, subscriber_pattern, enabled"
+	    " FROM operators WHERE code = upper(?1)"
+	    " OR code = (SELECT code FROM operator_aliases WHERE alias = upper(?1))";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, code_or_alias, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		db_col_text(st, 0, out->code, sizeof out->code);
+		db_col_text(st, 1, out->service, sizeof out->service);
+		out->min_amount = sqlite3_column_int64(st, 2);
+		out->max_amount = sqlite3_column_int64(st, 3);
+		db_col_text(st, 4, out->denominations, sizeof out->denominations);
+		db_col_text(st, 5, out->subscriber_pattern, sizeof out->subscriber_pattern);
+		out->enabled = sqlite3_column_int(st, 6);
+		sqlite3_reset(st);
+		return 1;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "operator find");
+}
+
+/* Runs a one-row existence query bound to up to two texts. */
+static int
+db_exists(struct db *db, const char *sql, const char *a, const char *b)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b != NULL)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "lookup");
+}
+
+int
+db_plan_exists(struct db *db, const char *plan)
+{
+	static const char sql[] = "SELECT 1 FROM plans WHERE name = lower(?1)";
+	return db_exists(db, sql, plan, NULL);
+}
+
+int
+db_plan_has_service(struct db *db, const char *plan, const char *service)
+{
+	static const char sql[] =
+	    "SELECT 1 FROM plans WHERE name = ?1 AND instr(',' || services || ',', ',' || ?2 || ',') > 0";
+	return db_exists(db, sql, plan, service);
+}
+
+int
+db_circle_exists(struct db *db, const char *circle)
+{
+	static const char sql[] = "SELECT 1 FROM circles WHERE code = upper(?1)";
+	return db_exists(db, sql, circle, NULL);
+}
+
+int32_t
+db_commission_rate(struct db *db, const char *plan, const char *operator_code)
+{
+	static const char sql[] = "SELECT rate_bp FROM commissions WHERE plan = ?1 AND operator = ?2";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+	int32_t rate = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, plan, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, operator_code, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rate = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(db, rc, "commission rate");
+	return rate;
+}
+
+int
+db_commission_set(struct db *db, const char *plan, const char *operator_code, int32_t rate_bp)
+{
+	static const char sql[] =
+	    "INSERT INTO commissions (plan, operator, rate_bp) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT (plan, operator) DO UPDATE SET rate_bp = excluded.rate_bp";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, plan, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, operator_code, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, rate_bp);
+	return db_exec_stmt(db, st, "commission set");
+}
+
+int
+db_series_find(struct db *db, const char *mobile, char operator_code[16], char circle[3])
+{
+	static const char sql[] = "SELECT operator, circle FROM number_series WHERE prefix = substr(?1, 1, 4)";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, mobile, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		db_col_text(st, 0, operator_code, 16);
+		db_col_text(st, 1, circle, 3);
+		sqlite3_reset(st);
+		return 1;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "series find");
+}
+
+int
+db_series_put(struct db *db, const char *prefix, const char *operator_code, const char *circle)
+{
+	static const char sql[] =
+	    "INSERT INTO number_series (prefix, operator, circle) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT (prefix) DO UPDATE SET operator = excluded.operator, circle = excluded.circle";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, operator_code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, circle, -1, SQLITE_STATIC);
+	return db_exec_stmt(db, st, "series put");
+}
+
+int
+db_route_get(struct db *db, const char *operator_code, char *out, size_t cap)
+{
+	static const char sql[] = "SELECT providers FROM routes WHERE operator = ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, operator_code, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		db_col_text(st, 0, out, cap);
+		sqlite3_reset(st);
+		return 1;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "route get");
+}
+
+int
+db_route_set(struct db *db, const char *operator_code, const char *providers)
+{
+	static const char sql[] =
+	    "INSERT INTO routes (operator, providers) VALUES (?1, ?2)"
+	    " ON CONFLICT (operator) DO UPDATE SET providers = excluded.providers";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, operator_code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, providers, -1, SQLITE_STATIC);
+	return db_exec_stmt(db, st, "route set");
+}
