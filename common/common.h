@@ -143,4 +143,21 @@ void config_free(struct config *cfg);
 /* A provider section's value for key, or NULL. */
 const char *config_provider_get(const struct config_provider *p, const char *key);
 
+/* ---- secrets (secret.c) -----------------------------------------------------
+ * PINs are HMAC-SHA256(pepper, msisdn ":" pin): fast enough for the loop thread,
+ * useless to whoever steals only the database. The pepper lives in its own file. */
+#define PEPPER_LEN 32
+#define PIN_HASH_BUFSZ 65
+/* Creates the pepper file (mode 0600) with fresh random bytes unless it exists.
+ * 1 created, 0 existed, -1 error with *cause. */
+int pepper_create(const char *path, char **cause);
+/* Reads the pepper; 0 or -1 with *cause (malloc'd). */
+int pepper_load(const char *path, uint8_t pepper[PEPPER_LEN], char **cause);
+/* Hex HMAC-SHA256 of msisdn ":" pin into out. */
+void pin_hash(const uint8_t pepper[PEPPER_LEN], const char *msisdn, const char *pin,
+    char out[PIN_HASH_BUFSZ]);
+/* Constant-time comparison of a PIN against a stored hash; 1 when it matches. */
+int pin_verify(const uint8_t pepper[PEPPER_LEN], const char *msisdn, const char *pin,
+    const char *stored_hash);
+
 #endif
