@@ -60,6 +60,16 @@ struct event_base;
 #define ESME_RX_P_APPN       0x00000065u
 #define ESME_RX_R_APPN       0x00000066u
 #define ESME_RINVTLVSTREAM   0x000000C0u
+/* added with pdu.c: the statuses our decoder answers with */
+#define ESME_RINVMSGID       0x0000000Cu
+#define ESME_RINVSERTYP      0x00000015u
+#define ESME_RINVNUMDESTS    0x00000033u
+#define ESME_RINVDLNAME      0x00000034u
+#define ESME_RINVDESTFLAG    0x00000040u
+#define ESME_RINVSYSTYP      0x00000053u
+#define ESME_RINVSCHED       0x00000061u
+#define ESME_RINVEXPIRY      0x00000062u
+#define ESME_RINVPARLEN      0x000000C2u
 #define ESME_RUNKNOWNERR     0x000000FFu
 
 /* TLV tags we read or write */
@@ -103,7 +113,7 @@ struct smpp_pdu {
 	/* submit_sm, deliver_sm, data_sm */
 	char service_type[6];
 	uint8_t source_addr_ton, source_addr_npi;
-	char source_addr[21];
+	char source_addr[65];           /* 21 octets on the wire, 65 in alert_notification */
 	uint8_t dest_addr_ton, dest_addr_npi;
 	char destination_addr[21];
 	uint8_t esm_class, protocol_id, priority_flag;
@@ -123,15 +133,32 @@ struct smpp_pdu {
 	int has_receipted_message_id;
 	uint8_t message_state; int has_message_state;
 	unsigned ntlv;                    /* optional parameters seen in all */
+	unsigned ntlv_unknown;            /* of which tags we do not know (skipped) */
 
-	/* *_resp with a message_id (submit_sm_resp, deliver_sm_resp, data_sm_resp) */
+	/* *_resp with a message_id (submit_sm_resp, deliver_sm_resp, data_sm_resp); also
+	 * query_sm, cancel_sm, replace_sm */
 	char message_id[65];
+
+	/* added with pdu.c, for the PDUs the header above did not cover */
+	char final_date[17]; uint8_t error_code;  /* query_sm_resp (message_state above) */
+	uint8_t number_of_dests;          /* submit_multi: the first SME destination is
+	                                   * in dest_addr_ton/npi/destination_addr */
+	uint8_t no_unsuccess;             /* submit_multi_resp */
+	uint8_t esme_addr_ton, esme_addr_npi; char esme_addr[65];   /* alert_notification */
 };
 
 /* Decodes one whole PDU of len bytes (as framed by smpp_frame). Never reads outside
  * buf. Returns 0, or the SMPP status to answer with (ESME_RINVCMDLEN, ESME_RINVCMDID,
  * ESME_RINVMSGLEN, ESME_RINVTLVSTREAM, ...) when the body is malformed; out->h is filled
- * whenever len >= 16. A response PDU whose status is not ESME_ROK may be header-only. */
+ * whenever len >= 16. A response PDU whose status is not ESME_ROK may be header-only.
+ * Details (pdu.c): a body that ends early is ESME_RINVCMDLEN; a C-string with no NUL
+ * within its SMPP width gets the field's status (ESME_RINVSYSID, ESME_RINVSRCADR,
+ * ESME_RINVDSTADR, ESME_RINVMSGID ..., ESME_RINVMSGLEN for short_message); a TLV running
+ * past the end is ESME_RINVTLVSTREAM; a known fixed-width TLV with another length is
+ * ESME_RINVPARLEN; unknown TLVs are skipped and counted in ntlv_unknown. A response
+ * with a non-ROK status is returned as 0 even if its body is short or malformed (the
+ * status is what matters; fields not read stay zero). Header-only responses with ROK
+ * are accepted too (message_id and system_id stay empty). */
 uint32_t smpp_decode(const uint8_t *buf, size_t len, struct smpp_pdu *out);
 
 /* Encodes one of our own PDUs with libsmpp34's pack, after checking every field fits
@@ -142,6 +169,12 @@ uint32_t smpp_decode(const uint8_t *buf, size_t len, struct smpp_pdu *out);
  * generic_nack (header only). Uses the fields of pdu named for that command; pdu->h.length
  * is ignored. Returns the number of bytes written into out (cap bytes), or -1. */
 int smpp_encode(const struct smpp_pdu *pdu, uint8_t *out, size_t cap);
+/* Also encodable (added): bind_*_resp, submit_sm_resp, enquire_link_resp, data_sm_resp
+ * is not. Widths checked: every C-string below its SMPP width, TON 0-6 and NPI in
+ * libsmpp34's list, interface_version 0x34, sequence 1..0x7FFFFFFF, status in
+ * libsmpp34's list. A 254-octet short_message is packed as 253 by libsmpp34 (its limit)
+ * and the last octet spliced in by us. Big enough for any PDU we encode: */
+#define SMPP_ENCODE_MAX 2048
 
 /* ---- raw builder (build.c): for the simulator and tests, any bytes at all -------- */
 struct smpp_build {
@@ -176,6 +209,18 @@ int smpp_text_decode(uint8_t data_coding, const uint8_t *in, size_t len, char *o
  * (data_coding 8). Sets *data_coding. Returns bytes written, or -1 if cap is too small
  * or the text is not valid UTF-8. */
 int smpp_text_encode(const char *utf8, uint8_t *out, size_t cap, uint8_t *data_coding);
+
+/* Splits an encoded text (as smpp_text_encode wrote it) into SMS parts. When it fits one
+ * SMS (160 septets for data_coding 0, where an escape pair counts two; 140 octets
+ * otherwise) there is one part; else each part holds at most 153 septets (data_coding 0)
+ * or 134 octets (others), leaving room for a 6-octet UDH with an 8-bit reference. A GSM
+ * escape pair (0x1B x) and a UTF-16 surrogate pair are never split, and UCS-2 parts are
+ * of even length. Part i is text[off[i] .. off[i+1]); off must hold max_parts + 1
+ * entries. Returns the number of parts (0 for empty text), or -1 when more than
+ * max_parts (at most 255) would be needed. */
+int smpp_text_split(uint8_t data_coding, const uint8_t *text, size_t len, size_t *off,
+    int max_parts);
+#define SMPP_UDH_CONCAT_LEN 6   /* 05 00 03 ref total seq */
 
 /* ---- the ESME session (session.c) ----------------------------------------------- */
 struct smpp_session;
