@@ -35,6 +35,24 @@ int db_savepoint(struct db *db);
 int db_release(struct db *db);
 void db_rollback_to(struct db *db);
 
+/* ---- the unit of work (batch.c) ------------------------------------------------------
+ * Group commit: everything that joins during one loop turn is committed in one
+ * transaction by a lowest-priority event, so durability costs one fsync per turn. Work
+ * whose effect must wait for durability (answering deliver_sm, calling a provider,
+ * sending a reply) is deferred to after the commit. The event base must have been given
+ * 3 priorities (event_base_priority_init); the commit runs at priority 2. */
+struct batch;
+typedef void batch_done_cb(void *arg, int committed);
+struct batch *batch_new(struct event_base *base, struct db *db);
+void batch_free(struct batch *b);                 /* commits what is open; NULL ok */
+/* Opens the transaction if none is open. 0, or -1 when storage is unavailable. */
+int batch_join(struct batch *b);
+/* Runs cb(arg, committed) once the open transaction ends. */
+void batch_defer(struct batch *b, batch_done_cb *cb, void *arg);
+/* Commits now (shutdown, tests). 0 or -1. */
+int batch_commit(struct batch *b);
+struct db *batch_db(struct batch *b);
+
 /* ---- reference data (refdata.c) --------------------------------------------------- */
 struct db_operator {
 	char code[16];
@@ -202,5 +220,43 @@ int db_unregistered_claim(struct db *db, const char *msisdn, const char *day);
 /* Verifies every ledger invariant of SPEC section 5; calls report for each violation.
  * Returns the number of violations, or -1 on error. */
 int db_check(struct db *db, void (*report)(void *, const char *), void *arg);
+
+/* ---- admin (admin.c) ---------------------------------------------------------------
+ * Queries of the admin CLI. Callbacks of the *_each functions run while the statement
+ * is active: they must not use the db. */
+/* Records an admin action (who, what, on what, before and after as text). */
+int db_audit_add(struct db *db, const char *actor, const char *action, const char *subject,
+    const char *before, const char *after);
+struct db_audit {
+	int64_t id, at;                /* at: ms */
+	char actor[64], action[32], subject[64];
+	char before[256], after[256];
+};
+/* Newest first, at most limit (0: all). */
+int db_audit_each(struct db *db, int limit, void (*cb)(void *, const struct db_audit *), void *arg);
+
+struct db_commission { char plan[16]; char operator_code[16]; int32_t rate_bp; };
+/* Every (plan, operator) rate, by plan then service then operator. */
+int db_commission_each(struct db *db, void (*cb)(void *, const struct db_commission *), void *arg);
+
+/* One ledger line with its posting. */
+struct db_entry {
+	int64_t posting, txn, at;      /* txn 0: none; at: ms */
+	char kind[16], actor[64], note[128];
+	int64_t account;
+	char account_name[48];
+	int64_t amount;
+	int64_t balance;               /* account balance after this line (history only) */
+};
+/* The account's lines, newest first, at most limit (0: all), with running balances. */
+int db_account_history(struct db *db, int64_t account, int limit,
+    void (*cb)(void *, const struct db_entry *), void *arg);
+/* Every line of every posting of a transaction, oldest first. */
+int db_txn_entries(struct db *db, int64_t txn, void (*cb)(void *, const struct db_entry *), void *arg);
+/* Inserts a series prefix unless it exists (init keeps admins' imports); 1, 0, -1. */
+int db_series_add(struct db *db, const char *prefix, const char *operator_code, const char *circle);
+int db_series_count(struct db *db, int64_t *n);
+/* Retailers and admins with a PIN hash: they depend on the pepper file. */
+int db_pin_hash_count(struct db *db, int64_t *n);
 
 #endif

@@ -1,0 +1,145 @@
+/*
+ * engine/: the business. Accepts a recharge (validation, duplicate guard, PIN and
+ * lockout, plan service, daily limit, the hold by conditional debit, double-entry
+ * postings), routes it through providers with failover, and settles it (SUCCESS with
+ * commission, FAILED with full refund). Knows nothing of SMPP, HTTP or reply wording:
+ * results are data; channels/ renders them.
+ *
+ * Every engine call that writes runs inside the caller's open batch (db/ batch_join);
+ * provider calls start only after that batch commits.
+ */
+#ifndef RECHARGD_ENGINE_H
+#define RECHARGD_ENGINE_H
+
+#include <stdint.h>
+
+#include "common/common.h"
+#include "db/db.h"
+
+struct event_base;
+struct engine;
+
+/* SPEC section 6: the numbers users see. */
+enum engine_code {
+	ENGINE_OK = 0,
+	ENGINE_E_API_KEY = 1001,
+	ENGINE_E_BALANCE = 1002,
+	ENGINE_E_MOBILE = 1003,
+	ENGINE_E_OPERATOR = 1004,
+	ENGINE_E_AMOUNT = 1005,
+	ENGINE_E_DUPLICATE = 1006,
+	ENGINE_E_RATE = 1007,
+	ENGINE_E_PLAN = 1008,
+	ENGINE_E_PARAM = 1009,
+	ENGINE_E_COMMAND = 1010,
+	ENGINE_E_PIN = 1011,
+	ENGINE_E_LOCKED = 1012,
+	ENGINE_E_UNREGISTERED = 1013,
+	ENGINE_E_NOT_FOUND = 1014,
+	ENGINE_E_DAILY_LIMIT = 1015,
+	ENGINE_E_DOWN = 2001,
+	ENGINE_E_FAILED = 2002,
+	ENGINE_E_INTERNAL = 3001,
+	ENGINE_E_BUSY = 3002,
+};
+/* The message of SPEC section 6, word for word ("Insufficient balance"). */
+const char *engine_code_message(int code);
+
+#define ENGINE_PIN_LIMIT 5
+
+/* What happened to a transaction, told to the channel that owns it. */
+enum engine_event {
+	ENGINE_EVENT_FINAL,        /* SUCCESS or FAILED (2001: no provider took it; 2002) */
+	ENGINE_EVENT_PENDING,      /* the provider answered pending: tell the retailer now */
+};
+
+struct engine_hooks {
+	/* Called inside the open batch, with the transaction as stored and the wallet
+	 * balance after the change. */
+	void (*txn_cb)(void *arg, const struct db_txn *t, enum engine_event ev, int64_t balance);
+	void *arg;
+};
+
+/* Owns its providers. cfg must outlive the engine (engine_reload swaps it). pepper is
+ * copied. Returns NULL with *cause on a bad provider section. */
+struct engine *engine_new(struct event_base *base, struct batch *batch, const struct config *cfg,
+    const uint8_t pepper[PEPPER_LEN], const struct engine_hooks *hooks, char **cause);
+void engine_free(struct engine *e);        /* NULL ok */
+/* SIGHUP: new providers and limits; recharges in flight keep their provider. 0 or -1. */
+int engine_reload(struct engine *e, const struct config *cfg, char **cause);
+/* Start-up: resumes every PENDING transaction (see docs/design.md). Inside a batch. */
+int engine_resume(struct engine *e);
+/* Number of recharges waiting on a provider (back-pressure for channels). */
+int engine_inflight(const struct engine *e);
+#define ENGINE_MAX_INFLIGHT 20000
+
+/* ---- PIN and account state ----------------------------------------------------------- */
+/* Checks the retailer may act and, when it has a PIN, that pin is it (counting wrong ones
+ * and locking at ENGINE_PIN_LIMIT). Returns ENGINE_OK, ENGINE_E_LOCKED or ENGINE_E_PIN.
+ * Writes (inside the batch). */
+int engine_retailer_authorize(struct engine *e, struct db_retailer *r, const char *pin);
+/* PIN <new> / PIN <old> <new>. */
+int engine_pin_change(struct engine *e, struct db_retailer *r, const char *old_pin, const char *new_pin);
+
+/* One of the retailer's own transactions by its "TXN..." id: ENGINE_OK, or
+ * ENGINE_E_NOT_FOUND when it does not exist or is another retailer's. */
+int engine_txn_lookup(struct engine *e, const struct db_retailer *r, const char *txn_id, struct db_txn *out);
+
+/* ---- recharges ------------------------------------------------------------------------ */
+struct engine_recharge {
+	const struct db_retailer *retailer;
+	const char *channel;          /* "sms" or "api" */
+	int dth;                      /* asked as DTH: target is a subscriber ID */
+	const char *target;           /* 10-digit mobile, or subscriber ID */
+	const char *operator_code;    /* code or alias; empty: from the number series */
+	const char *circle;           /* empty: from the number series */
+	int64_t amount;
+	const char *request_id;       /* API idempotency key, or empty */
+	const char *reply_to; int reply_ton, reply_npi;
+};
+
+struct engine_outcome {
+	int code;                     /* ENGINE_OK when accepted (PENDING, hold taken) */
+	const char *param;            /* 1009: the parameter named */
+	struct db_txn txn;            /* accepted: as stored */
+	int64_t balance;              /* wallet after the hold (or now, on 1002) */
+	int64_t need;                 /* 1002: the amount */
+};
+
+/* Validates and holds; records the PENDING transaction. The provider call starts after
+ * the batch commits; its result arrives through hooks->txn_cb. */
+int engine_recharge_accept(struct engine *e, const struct engine_recharge *req, struct engine_outcome *out);
+
+/* Operator a provider says: SUCCESS with a reference, FAILED, PENDING, DOWN (not taken:
+ * next provider), UNKNOWN (may have been done: stays PENDING). */
+enum provider_result { PROVIDER_SUCCESS, PROVIDER_FAILED, PROVIDER_PENDING, PROVIDER_DOWN, PROVIDER_UNKNOWN };
+struct provider_answer {
+	enum provider_result result;
+	char ref[65];
+	char message[128];
+};
+/* A provider's answer for txn (first answer, or a later settlement of a pending one). */
+void engine_provider_answer(struct engine *e, int64_t txn, const char *provider,
+    const struct provider_answer *a);
+
+/* ---- providers (provider.c, provider_sim.c) ----------------------------------------- */
+struct provider;
+struct provider_ops {
+	const char *type;
+	const char *const *keys;      /* accepted keys of its config section, NULL-terminated */
+	int (*init)(struct provider *p, const struct config_provider *cfg, char **cause);
+	/* Starts the call; the answer comes through engine_provider_answer, never from
+	 * inside submit itself. */
+	void (*submit)(struct provider *p, const struct db_txn *t);
+	void (*free)(struct provider *p);
+};
+struct provider {
+	char name[32];
+	const struct provider_ops *ops;
+	struct engine *engine;
+	struct event_base *base;
+	void *state;                  /* the type's own */
+};
+extern const struct provider_ops provider_sim_ops;
+
+#endif
