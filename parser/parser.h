@@ -10,9 +10,11 @@
  * Where the PIN sits: a last token of 4 to 6 digits that comes after the verb's fixed
  * arguments is always taken as the PIN (pin), whether or not the sender has one; so
  * "RC 9876543210 AIRTEL 2999" is an amount of 2999 and no PIN, and "CMP TXN000000123
- * late 5000" puts 5000 in pin. A single stray token where only the PIN may stand is
- * PARSER_ERR_PARAM "pin" (an engine may answer 1011 to a sender with a PIN); two or more
- * stray tokens are PARSER_ERR_UNKNOWN with the verb set.
+ * late 5000" puts 5000 in pin. A stray token where only the PIN may stand is
+ * PARSER_ERR_PARAM "pin" (an engine may answer 1011 to a sender with a PIN); more tokens
+ * than the verb has room for (PIN included) are PARSER_ERR_UNKNOWN with the verb set.
+ * Since ',' separates tokens, an amount typed with digit-group commas ("1,000") is
+ * PARSER_ERR_AMOUNT, never Rs 1.
  *
  * Not reentrant: one match block is shared (the daemon parses on its one loop thread).
  */
@@ -64,7 +66,7 @@ struct parser_command {
 	 * "msisdn"; AMOUNT: "amount". */
 	const char *error_param;
 
-	char target[PARSER_TOKEN_MAX];    /* RC: 10-digit mobile (normalized); DTH: subscriber ID as typed; admin: msisdn as typed */
+	char target[PARSER_TOKEN_MAX];    /* RC: 10-digit mobile (normalized); DTH: subscriber ID as typed; admin: msisdn as typed (msisdn_normalize accepts it) */
 	char operator_code[PARSER_TOKEN_MAX]; /* uppercased as typed (alias resolution is the engine's); empty if omitted */
 	char circle[3];                   /* uppercased two letters, or empty */
 	int64_t amount;                   /* paise, > 0 (0 or less is PARSER_ERR_AMOUNT); RC, DTH, TOPUP */
