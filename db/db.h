@@ -216,6 +216,10 @@ int db_sms_out_attempt(struct db *db, int64_t id);
 /* 1 when msisdn has not been told "not registered" on day (YYYY-MM-DD); records it. */
 int db_unregistered_claim(struct db *db, const char *msisdn, const char *day);
 
+/* ---- complaints (complaint.c) ------------------------------------------------------- */
+/* Records a complaint on txn; returns its number, or -1. */
+int64_t db_complaint_add(struct db *db, int64_t retailer, int64_t txn, const char *text);
+
 /* ---- integrity (check.c) ---------------------------------------------------------- */
 /* Verifies every ledger invariant of SPEC section 5; calls report for each violation.
  * Returns the number of violations, or -1 on error. */

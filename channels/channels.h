@@ -1,0 +1,40 @@
+/*
+ * channels/: where users' requests come in and answers go out. sms.c turns a stored
+ * MO into a parsed command, asks the engine, renders the reply text of SPEC section 7
+ * and queues it in the durable outbox; it pumps the outbox into the SMPP session.
+ * (api.c, the REST API, comes later.)
+ */
+#ifndef RECHARGD_CHANNELS_H
+#define RECHARGD_CHANNELS_H
+
+#include <stdint.h>
+
+#include "common/common.h"
+#include "db/db.h"
+#include "engine/engine.h"
+#include "smpp/smpp.h"
+
+struct sms_channel;
+
+/* The channel keeps pointers to everything given; all must outlive it. The SMPP
+ * session is attached later (sms_channel_attach) because its callbacks are ours. */
+struct sms_channel *sms_channel_new(struct event_base *base, struct batch *batch,
+    struct engine *engine, const struct config *cfg);
+void sms_channel_free(struct sms_channel *c);      /* NULL ok */
+void sms_channel_attach(struct sms_channel *c, struct smpp_session *s);
+/* The callbacks to give smpp_session_new (arg is the channel). */
+void sms_channel_session_callbacks(struct sms_channel *c, struct smpp_session_callbacks *cbs);
+/* The engine's hooks for transactions that started as SMS. */
+void sms_channel_engine_hooks(struct sms_channel *c, struct engine_hooks *hooks);
+void sms_channel_set_engine(struct sms_channel *c, struct engine *engine);
+void sms_channel_set_config(struct sms_channel *c, const struct config *cfg);
+/* Start-up: processes messages stored but not processed before a crash. Inside a batch. */
+int sms_channel_recover(struct sms_channel *c);
+/* Messages accepted but not yet processed or replies not yet handed to the SMSC. */
+int sms_channel_backlog(const struct sms_channel *c);
+
+/* Renders the reply to one MO. Exposed for unit tests: text in, reply out, with the
+ * database for state. Inside a batch. Returns the txn id the MO started (0: none). */
+int64_t sms_channel_handle(struct sms_channel *c, const struct db_sms_in *m, char *reply, size_t cap);
+
+#endif

@@ -1,0 +1,258 @@
+/* daemon/daemon.c: start-up, the loop, signals and a graceful stop. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <event2/event.h>
+
+#include "channels/channels.h"
+#include "common/common.h"
+#include "daemon/daemon.h"
+#include "db/db.h"
+#include "engine/engine.h"
+#include "parser/parser.h"
+#include "smpp/smpp.h"
+
+#define DAEMON_STOP_TIMEOUT_S 10
+
+struct daemon {
+	struct event_base *base;
+	struct config *cfg;
+	int verbosity;
+	struct db *db;
+	struct batch *batch;
+	struct engine *engine;
+	struct sms_channel *sms;
+	struct smpp_session *session;
+	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
+	int stopping;
+};
+
+static void
+daemon_usage(FILE *f)
+{
+	fprintf(f, "usage: rechargd -c FILE [-v]...\n"
+	    "  -c FILE   configuration file (INI, see rechargd.conf(5))\n"
+	    "  -v        more detail in the log (repeat for more)\n"
+	    "  -V        print the version\n");
+}
+
+/* Provider calls and HTTP clients each take a descriptor. */
+static void
+daemon_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("cannot raise the descriptor limit");
+	}
+}
+
+static void
+daemon_session_config(const struct config *cfg, struct smpp_session_config *s)
+{
+	memset(s, 0, sizeof *s);
+	s->host = cfg->smpp_host;
+	s->port = cfg->smpp_port;
+	s->system_id = cfg->system_id;
+	s->password = cfg->password;
+	s->system_type = cfg->system_type;
+	s->address_range = cfg->address_range;
+	s->bind_tx_rx = cfg->bind_tx_rx;
+	s->source_addr = cfg->source_addr;
+	s->source_ton = (uint8_t)cfg->source_ton;
+	s->source_npi = (uint8_t)cfg->source_npi;
+	s->enquire_link_s = cfg->enquire_link_s;
+	s->dead_link_s = cfg->dead_link_s;
+	s->reconnect_max_s = cfg->reconnect_max_s;
+	s->window = cfg->window;
+	s->response_timeout_s = cfg->response_timeout_s;
+	s->submit_tps = cfg->submit_tps;
+	s->request_dlr = cfg->request_dlr;
+	s->long_sms_payload = cfg->long_sms_payload;
+}
+
+static void
+daemon_stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	batch_commit(d->batch);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+daemon_stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	log_warn("stop took longer than %d s: leaving now", DAEMON_STOP_TIMEOUT_S);
+	daemon_stopped(d);
+}
+
+/* SIGTERM/SIGINT: unbind, let outstanding answers arrive, commit, leave. A second
+ * signal leaves at once (unsent replies stay in the outbox either way). */
+static void
+daemon_stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = { DAEMON_STOP_TIMEOUT_S, 0 };
+
+	if (d->stopping) {
+		log_warn("second signal: stopping now");
+		daemon_stopped(d);
+		return;
+	}
+	d->stopping = 1;
+	log_info("signal %d: stopping", (int)sig);
+	d->stop_timer = evtimer_new(d->base, daemon_stop_timeout_cb, d);
+	evtimer_add(d->stop_timer, &tv);
+	smpp_session_stop(d->session, daemon_stopped, d);
+}
+
+/* SIGHUP: providers, limits and the log level from the file again. A bad file is
+ * logged and the running config kept. SMPP and database settings need a restart. */
+static void
+daemon_reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char *cause = NULL;
+	struct config *fresh = config_load(d->cfg->file, &cause);
+
+	if (fresh == NULL) {
+		log_error("reload refused: %s", cause ? cause : "cannot read config");
+		free(cause);
+		return;
+	}
+	if (engine_reload(d->engine, fresh, &cause) != 0) {
+		log_error("reload refused: %s", cause ? cause : "bad provider section");
+		free(cause);
+		config_free(fresh);
+		return;
+	}
+	sms_channel_set_config(d->sms, fresh);
+	config_free(d->cfg);
+	d->cfg = fresh;
+	log_level = fresh->log_level + d->verbosity > LOGL_TRACE ? LOGL_TRACE : fresh->log_level + d->verbosity;
+	log_info("configuration reloaded from %s", fresh->file);
+}
+
+/* What a crash left: stored MOs not processed, recharges not settled. */
+static int
+daemon_recover(struct daemon *d)
+{
+	if (batch_join(d->batch) != 0)
+		return -1;
+	if (sms_channel_recover(d->sms) != 0 || engine_resume(d->engine) != 0) {
+		log_error("recovery failed: %s", db_error(d->db));
+		return -1;
+	}
+	return batch_commit(d->batch);
+}
+
+static void
+daemon_free(struct daemon *d)
+{
+	smpp_session_free(d->session);
+	sms_channel_free(d->sms);
+	engine_free(d->engine);
+	batch_free(d->batch);
+	db_close(d->db);
+	if (d->sig_term) event_free(d->sig_term);
+	if (d->sig_int) event_free(d->sig_int);
+	if (d->sig_hup) event_free(d->sig_hup);
+	if (d->stop_timer) event_free(d->stop_timer);
+	if (d->base) event_base_free(d->base);
+	config_free(d->cfg);
+	parser_free();
+}
+
+int
+daemon_main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	const char *cfgpath = NULL, *perr = NULL;
+	char *cause = NULL;
+	uint8_t pepper[PEPPER_LEN];
+	struct engine_hooks hooks;
+	struct smpp_session_callbacks cbs;
+	struct smpp_session_config scfg;
+	int ch, rc = 1;
+
+	while ((ch = getopt(argc, argv, "c:vVh")) != -1) {
+		switch (ch) {
+		case 'c': cfgpath = optarg; break;
+		case 'v': d.verbosity++; break;
+		case 'V': printf("rechargd %s\n", RECHARGD_VERSION); return 0;
+		case 'h': daemon_usage(stdout); return 0;
+		default: daemon_usage(stderr); return 2;
+		}
+	}
+	if (cfgpath == NULL || optind != argc) {
+		daemon_usage(stderr);
+		return 2;
+	}
+	clock_init();
+	if ((d.cfg = config_load(cfgpath, &cause)) == NULL) {
+		fprintf(stderr, "rechargd: %s\n", cause ? cause : "cannot load config");
+		free(cause);
+		return 2;
+	}
+	log_level = d.cfg->log_level + d.verbosity > LOGL_TRACE ? LOGL_TRACE : d.cfg->log_level + d.verbosity;
+	signal(SIGPIPE, SIG_IGN);
+	daemon_raise_nofile();
+	if (pepper_load(d.cfg->pepper_file, pepper, &cause) != 0)
+		goto fail;
+	if ((d.db = db_open(d.cfg->db_path, 0, &cause)) == NULL)
+		goto fail;
+	if (parser_init(&perr) != 0) {
+		log_error("parser: %s", perr);
+		goto out;
+	}
+	d.base = event_base_new();
+	if (d.base == NULL || event_base_priority_init(d.base, 3) != 0) {
+		log_error("cannot create the event loop");
+		goto out;
+	}
+	d.batch = batch_new(d.base, d.db);
+	d.sms = sms_channel_new(d.base, d.batch, NULL, d.cfg);
+	sms_channel_engine_hooks(d.sms, &hooks);
+	if ((d.engine = engine_new(d.base, d.batch, d.cfg, pepper, &hooks, &cause)) == NULL) {
+		fprintf(stderr, "rechargd: %s\n", cause ? cause : "bad provider section");
+		free(cause);
+		daemon_free(&d);
+		return 2;
+	}
+	sms_channel_set_engine(d.sms, d.engine);
+	if (daemon_recover(&d) != 0)
+		goto out;
+	daemon_session_config(d.cfg, &scfg);
+	sms_channel_session_callbacks(d.sms, &cbs);
+	d.session = smpp_session_new(d.base, &scfg, &cbs);
+	sms_channel_attach(d.sms, d.session);
+
+	d.sig_term = evsignal_new(d.base, SIGTERM, daemon_stop_cb, &d);
+	d.sig_int = evsignal_new(d.base, SIGINT, daemon_stop_cb, &d);
+	d.sig_hup = evsignal_new(d.base, SIGHUP, daemon_reload_cb, &d);
+	event_add(d.sig_term, NULL);
+	event_add(d.sig_int, NULL);
+	event_add(d.sig_hup, NULL);
+
+	log_info("rechargd %s started: database %s, SMSC %s:%d", RECHARGD_VERSION, d.cfg->db_path,
+	    d.cfg->smpp_host, d.cfg->smpp_port);
+	event_base_dispatch(d.base);
+	log_info("rechargd stopped");
+	rc = 0;
+	goto out;
+fail:
+	log_error("%s", cause ? cause : "start-up failed");
+	free(cause);
+out:
+	daemon_free(&d);
+	return rc;
+}
