@@ -1,0 +1,123 @@
+# tests/lib.sh: shared by the integration tests. Each test starts the real rechargd
+# against a real SMSC on loopback, drives it through the SMSC simulator's script mode
+# (commands written to a FIFO, events read from its log) and prints "ok NAME" or
+# "not ok NAME" per check. Every wait is bounded.
+set -u
+B=${B:-build}
+TEST_OUT=${TEST_OUT:-tests/out}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RECHARGD="$ROOT/$B/rechargd"
+RECHARGECTL="$ROOT/$B/rechargectl"
+SMSCSIM="$ROOT/$B/smscsim"
+T_FAILED=0
+T_PIDS=""
+
+ok() { echo "ok $*"; }
+not_ok() { echo "not ok $*"; T_FAILED=$((T_FAILED + 1)); }
+# check NAME COMMAND...: ok when the command succeeds
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# t_setup NAME [extra config lines for [provider.sim]]: a fresh folder, config, database
+t_setup() {
+	T_NAME=$1
+	T_DIR="$ROOT/$TEST_OUT/$T_NAME"
+	rm -rf "$T_DIR"; mkdir -p "$T_DIR"
+	T_SMPP_PORT=$(free_port)
+	T_HTTP_PORT=$(free_port)
+	T_CONF="$T_DIR/rechargd.conf"
+	cat >"$T_CONF" <<CONF
+[db]
+path = rechargd.db
+[smpp]
+host = 127.0.0.1
+port = $T_SMPP_PORT
+system_id = rechargd
+password = secret
+source_addr = 5555
+enquire_link_s = 5
+dead_link_s = 15
+reconnect_max_s = 2
+window = 50
+submit_tps = 100000
+[http]
+listen = 127.0.0.1:$T_HTTP_PORT
+[engine]
+default_provider = sim
+pending_reply_s = ${T_PENDING_REPLY_S:-10}
+[log]
+level = ${T_LOG_LEVEL:-info}
+[provider.sim]
+type = sim
+${T_SIM_CONFIG:-latency_ms = 0}
+CONF
+	ctl init >/dev/null || { not_ok "$T_NAME: rechargectl init"; exit 1; }
+}
+
+ctl() { "$RECHARGECTL" -c "$T_CONF" "$@"; }
+sql() { sqlite3 -batch -noheader "$T_DIR/rechargd.db" "$@"; }
+
+# sim_start: the SMSC simulator in script mode, reading commands from a FIFO
+sim_start() {
+	T_FIFO="$T_DIR/sim.fifo"
+	T_SIMLOG="$T_DIR/sim.log"
+	T_SYNC=0
+	rm -f "$T_FIFO"; mkfifo "$T_FIFO"
+	"$SMSCSIM" --listen "127.0.0.1:$T_SMPP_PORT" --system-id rechargd --password secret \
+		--script "$T_FIFO" "$@" >"$T_SIMLOG" 2>&1 &
+	T_SIM_PID=$!
+	T_PIDS="$T_PIDS $T_SIM_PID"
+	exec 7>"$T_FIFO"
+}
+
+# sim "command" ...: runs simulator commands and waits until they are done (bounded).
+# Returns 1 when the simulator failed an expectation (its FAIL line is shown).
+sim() {
+	T_SYNC=$((T_SYNC + 1))
+	local mark="__sync_$T_SYNC" c
+	for c in "$@"; do printf '%s\n' "$c" >&7; done
+	printf 'echo %s\n' "$mark" >&7
+	for _ in $(seq 1 1200); do
+		grep -qx "$mark" "$T_SIMLOG" 2>/dev/null && return 0
+		if ! kill -0 "$T_SIM_PID" 2>/dev/null; then
+			grep -E '^FAIL' "$T_SIMLOG" | tail -1 | sed 's/^/    /'
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "    simulator did not finish: $*"
+	return 1
+}
+
+# rd_start [-v...]: the daemon, logging to its own file
+rd_start() {
+	"$RECHARGD" -c "$T_CONF" "$@" >>"$T_DIR/rechargd.log" 2>&1 &
+	T_RD_PID=$!
+	T_PIDS="$T_PIDS $T_RD_PID"
+}
+
+rd_stop() {
+	[ -n "${T_RD_PID:-}" ] || return 0
+	kill -TERM "$T_RD_PID" 2>/dev/null
+	for _ in $(seq 1 150); do kill -0 "$T_RD_PID" 2>/dev/null || break; sleep 0.1; done
+	wait "$T_RD_PID" 2>/dev/null
+	T_RD_RC=$?
+	T_RD_PID=""
+	return 0
+}
+
+t_cleanup() {
+	exec 7>&- 2>/dev/null
+	for p in $T_PIDS; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+}
+trap t_cleanup EXIT
+
+t_done() {
+	t_cleanup
+	trap - EXIT
+	[ "$T_FAILED" -eq 0 ]
+}
