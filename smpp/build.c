@@ -11,6 +11,8 @@ smpp_build_put(struct smpp_build *b, const void *p, size_t n)
 		b->overflow = 1;
 		return;
 	}
+	if (n == 0)
+		return;		/* p may be NULL then: memcpy must not see it */
 	memcpy(b->buf + b->len, p, n);
 	b->len += n;
 }

@@ -975,3 +975,10 @@ bad:
 	log_debug("smpp: cannot encode %s seq %u", smpp_command_name(id), pdu->h.sequence);
 	return -1;
 }
+
+/* How close the last pack came to the end of libsmpp34's trace buffer. */
+size_t
+smpp_encode_trace_used(void)
+{
+	return strnlen(smpp34_strerror, sizeof smpp34_strerror);
+}

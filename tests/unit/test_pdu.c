@@ -1,0 +1,1101 @@
+/* tests/unit/test_pdu.c: framing, our own decoder for every PDU kind (valid, truncated,
+ * over-long, garbage, the 29- and 1000-TLV deliver_sm that overflows libsmpp34), and
+ * encode -> decode round trips of every PDU we encode. Linked against the ASan build
+ * of libsmpp34 (make SANITIZER=address SMPP34_ASAN=...), the encode tests prove the
+ * trace budget of our largest PDUs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "smpp/smpp.h"
+
+static uint8_t buf[128 * 1024];
+static struct smpp_pdu pdu;
+
+/* A deliver_sm like an SMSC sends: the common prefix of many tests. */
+static void
+build_deliver_prefix(struct smpp_build *b, uint32_t seq, uint8_t dc, const void *sm,
+    uint8_t smlen)
+{
+	smpp_build_start(b, buf, sizeof buf, SMPP_DELIVER_SM, 0, seq);
+	smpp_build_cstr(b, "");			/* service_type */
+	smpp_build_u8(b, 1);
+	smpp_build_u8(b, 1);
+	smpp_build_cstr(b, "919876543210");
+	smpp_build_u8(b, 0);
+	smpp_build_u8(b, 1);
+	smpp_build_cstr(b, "56789");
+	smpp_build_u8(b, 0);			/* esm_class */
+	smpp_build_u8(b, 0);
+	smpp_build_u8(b, 0);
+	smpp_build_cstr(b, "");
+	smpp_build_cstr(b, "");
+	smpp_build_u8(b, 0);
+	smpp_build_u8(b, 0);
+	smpp_build_u8(b, dc);
+	smpp_build_u8(b, 0);
+	smpp_build_u8(b, smlen);
+	smpp_build_bytes(b, sm, smlen);
+}
+
+static int
+build_deliver(const char *text)
+{
+	struct smpp_build b;
+
+	build_deliver_prefix(&b, 42, 0, text, (uint8_t)strlen(text));
+	return smpp_build_finish(&b);
+}
+
+static void
+set_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* ---- framing ---------------------------------------------------------------------- */
+
+static void
+test_frame(void **state)
+{
+	uint32_t n = 0;
+	int len = build_deliver("hi");
+
+	assert_int_equal(smpp_frame(buf, 0, &n), 0);
+	assert_int_equal(smpp_frame(buf, 3, &n), 0);
+	assert_int_equal(smpp_frame(buf, 4, &n), 0);
+	assert_int_equal(smpp_frame(buf, (size_t)len - 1, &n), 0);
+	assert_int_equal(smpp_frame(buf, (size_t)len, &n), 1);
+	assert_int_equal(n, len);
+	assert_int_equal(smpp_frame(buf, (size_t)len + 10, &n), 1);
+	assert_int_equal(n, len);
+
+	set_u32(buf, 15);
+	assert_int_equal(smpp_frame(buf, 100, &n), -1);
+	set_u32(buf, 0);
+	assert_int_equal(smpp_frame(buf, 4, &n), -1);
+	set_u32(buf, SMPP_MAX_PDU_LEN + 1);
+	assert_int_equal(smpp_frame(buf, 4, &n), -1);
+	set_u32(buf, 0xFFFFFFFFu);
+	assert_int_equal(smpp_frame(buf, 4, &n), -1);
+	set_u32(buf, SMPP_MAX_PDU_LEN);
+	assert_int_equal(smpp_frame(buf, 16, &n), 0);
+	set_u32(buf, 16);
+	assert_int_equal(smpp_frame(buf, 16, &n), 1);
+}
+
+/* ---- decoding every kind ------------------------------------------------------------ */
+
+static void
+test_decode_bind(void **state)
+{
+	static const uint32_t ids[] = { SMPP_BIND_TRANSCEIVER, SMPP_BIND_TRANSMITTER,
+	    SMPP_BIND_RECEIVER };
+	struct smpp_build b;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		smpp_build_start(&b, buf, sizeof buf, ids[i], 0, 1);
+		smpp_build_cstr(&b, "rechargd");
+		smpp_build_cstr(&b, "secret12");
+		smpp_build_cstr(&b, "VMA");
+		smpp_build_u8(&b, 0x34);
+		smpp_build_u8(&b, 1);
+		smpp_build_u8(&b, 1);
+		smpp_build_cstr(&b, "^91");
+		assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+		assert_int_equal(pdu.h.command_id, ids[i]);
+		assert_string_equal(pdu.system_id, "rechargd");
+		assert_string_equal(pdu.password, "secret12");
+		assert_string_equal(pdu.system_type, "VMA");
+		assert_int_equal(pdu.interface_version, 0x34);
+		assert_int_equal(pdu.addr_ton, 1);
+		assert_int_equal(pdu.addr_npi, 1);
+		assert_string_equal(pdu.address_range, "^91");
+	}
+
+	/* 16-character system_id: one too many */
+	smpp_build_start(&b, buf, sizeof buf, SMPP_BIND_TRANSCEIVER, 0, 1);
+	smpp_build_cstr(&b, "0123456789abcdef");
+	smpp_build_cstr(&b, "");
+	smpp_build_cstr(&b, "");
+	smpp_build_u8(&b, 0x34);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_cstr(&b, "");
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVSYSID);
+
+	/* 9-character password */
+	smpp_build_start(&b, buf, sizeof buf, SMPP_BIND_TRANSMITTER, 0, 1);
+	smpp_build_cstr(&b, "x");
+	smpp_build_cstr(&b, "123456789");
+	smpp_build_cstr(&b, "");
+	smpp_build_u8(&b, 0x34);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_cstr(&b, "");
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVPASWD);
+}
+
+static void
+test_decode_bind_resp(void **state)
+{
+	static const uint32_t ids[] = { SMPP_BIND_TRANSCEIVER, SMPP_BIND_TRANSMITTER,
+	    SMPP_BIND_RECEIVER };
+	struct smpp_build b;
+	uint8_t v = 0x34;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		smpp_build_start(&b, buf, sizeof buf, ids[i] | SMPP_RESP_BIT, 0, 1);
+		smpp_build_cstr(&b, "SMSC01");
+		smpp_build_tlv(&b, 0x0210, &v, 1);	/* sc_interface_version */
+		assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+		assert_string_equal(pdu.system_id, "SMSC01");
+		assert_int_equal(pdu.ntlv, 1);
+		assert_int_equal(pdu.ntlv_unknown, 0);
+
+		/* header-only rejection, as many SMSCs send it */
+		smpp_build_start(&b, buf, sizeof buf, ids[i] | SMPP_RESP_BIT, ESME_RBINDFAIL, 1);
+		assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+		assert_int_equal(pdu.h.status, ESME_RBINDFAIL);
+		assert_string_equal(pdu.system_id, "");
+
+		/* header-only ROK: accepted with an empty system_id */
+		smpp_build_start(&b, buf, sizeof buf, ids[i] | SMPP_RESP_BIT, 0, 1);
+		assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+
+		/* a vendor status with a broken body: the status still comes through */
+		smpp_build_start(&b, buf, sizeof buf, ids[i] | SMPP_RESP_BIT, 0x0000045A, 9);
+		smpp_build_bytes(&b, "abc", 3);
+		assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+		assert_int_equal(pdu.h.status, 0x45A);
+		assert_int_equal(pdu.h.sequence, 9);
+	}
+	/* the same broken body with ROK is an error */
+	smpp_build_start(&b, buf, sizeof buf, SMPP_BIND_TRANSCEIVER | SMPP_RESP_BIT, 0, 1);
+	smpp_build_bytes(&b, "abc", 3);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVCMDLEN);
+}
+
+static void
+test_decode_header_only(void **state)
+{
+	static const uint32_t ids[] = { SMPP_GENERIC_NACK, SMPP_UNBIND,
+	    SMPP_UNBIND | SMPP_RESP_BIT, SMPP_ENQUIRE_LINK, SMPP_ENQUIRE_LINK | SMPP_RESP_BIT,
+	    SMPP_CANCEL_SM | SMPP_RESP_BIT, SMPP_REPLACE_SM | SMPP_RESP_BIT };
+	struct smpp_build b;
+	size_t i;
+
+	for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		smpp_build_start(&b, buf, sizeof buf, ids[i], ids[i] == SMPP_GENERIC_NACK ?
+		    ESME_RINVCMDID : 0, 0x7FFFFFFF);
+		assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+		assert_int_equal(pdu.h.command_id, ids[i]);
+		assert_int_equal(pdu.h.length, 16);
+		assert_int_equal(pdu.h.sequence, 0x7FFFFFFF);
+
+		/* a request with a body it should not have */
+		smpp_build_start(&b, buf, sizeof buf, ids[i], 0, 1);
+		smpp_build_u8(&b, 0);
+		assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu),
+		    ESME_RINVCMDLEN);
+	}
+}
+
+static void
+test_decode_outbind(void **state)
+{
+	struct smpp_build b;
+
+	smpp_build_start(&b, buf, sizeof buf, SMPP_OUTBIND, 0, 3);
+	smpp_build_cstr(&b, "smsc");
+	smpp_build_cstr(&b, "pw");
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_string_equal(pdu.system_id, "smsc");
+	assert_string_equal(pdu.password, "pw");
+}
+
+static void
+test_decode_deliver_sm(void **state)
+{
+	struct smpp_build b;
+	static const uint8_t ref[2] = { 0x12, 0x34 };
+	uint8_t total = 3, seq = 2, st = 2;
+	int len = build_deliver("RC 9876543210 199 1234");
+
+	assert_int_equal(smpp_decode(buf, (size_t)len, &pdu), 0);
+	assert_int_equal(pdu.h.command_id, SMPP_DELIVER_SM);
+	assert_int_equal(pdu.h.sequence, 42);
+	assert_string_equal(pdu.source_addr, "919876543210");
+	assert_int_equal(pdu.source_addr_ton, 1);
+	assert_int_equal(pdu.source_addr_npi, 1);
+	assert_string_equal(pdu.destination_addr, "56789");
+	assert_int_equal(pdu.sm_length, 22);
+	assert_memory_equal(pdu.short_message, "RC 9876543210 199 1234", 22);
+	assert_int_equal(pdu.ntlv, 0);
+
+	/* with the TLVs we read */
+	build_deliver_prefix(&b, 43, 8, NULL, 0);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_MSG_REF_NUM, ref, 2);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_TOTAL_SEGMENTS, &total, 1);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_SEGMENT_SEQNUM, &seq, 1);
+	smpp_build_tlv(&b, SMPP_TLV_MESSAGE_PAYLOAD, "\x00h\x00i", 4);
+	smpp_build_tlv(&b, SMPP_TLV_RECEIPTED_MESSAGE_ID, "0A1B2C\0", 7);
+	smpp_build_tlv(&b, SMPP_TLV_MESSAGE_STATE, &st, 1);
+	smpp_build_tlv(&b, 0x1401, "vendor", 6);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_int_equal(pdu.data_coding, 8);
+	assert_int_equal(pdu.sm_length, 0);
+	assert_true(pdu.has_sar);
+	assert_int_equal(pdu.sar_msg_ref_num, 0x1234);
+	assert_int_equal(pdu.sar_total_segments, 3);
+	assert_int_equal(pdu.sar_segment_seqnum, 2);
+	assert_true(pdu.has_message_payload);
+	assert_int_equal(pdu.message_payload_len, 4);
+	assert_memory_equal(pdu.message_payload, "\x00h\x00i", 4);
+	assert_true(pdu.has_receipted_message_id);
+	assert_string_equal(pdu.receipted_message_id, "0A1B2C");
+	assert_true(pdu.has_message_state);
+	assert_int_equal(pdu.message_state, 2);
+	assert_int_equal(pdu.ntlv, 7);
+	assert_int_equal(pdu.ntlv_unknown, 1);
+
+	/* receipted_message_id without its NUL, as some SMSCs send it */
+	build_deliver_prefix(&b, 44, 0, "id:1", 4);
+	smpp_build_tlv(&b, SMPP_TLV_RECEIPTED_MESSAGE_ID, "FF00", 4);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_string_equal(pdu.receipted_message_id, "FF00");
+
+	/* only two of the three SAR TLVs: not a SAR message */
+	build_deliver_prefix(&b, 45, 0, "x", 1);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_MSG_REF_NUM, ref, 2);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_TOTAL_SEGMENTS, &total, 1);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_false(pdu.has_sar);
+}
+
+static void
+test_decode_submit_sm(void **state)
+{
+	struct smpp_build b;
+
+	smpp_build_start(&b, buf, sizeof buf, SMPP_SUBMIT_SM, 0, 5);
+	smpp_build_cstr(&b, "CMT");
+	smpp_build_u8(&b, 5);
+	smpp_build_u8(&b, 0);
+	smpp_build_cstr(&b, "RECHRG");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "919876543210");
+	smpp_build_u8(&b, 0x40);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "261129211503000+");
+	smpp_build_cstr(&b, "261130211503000+");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 3);
+	smpp_build_bytes(&b, "abc", 3);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_string_equal(pdu.service_type, "CMT");
+	assert_int_equal(pdu.source_addr_ton, 5);
+	assert_string_equal(pdu.source_addr, "RECHRG");
+	assert_string_equal(pdu.destination_addr, "919876543210");
+	assert_int_equal(pdu.esm_class, 0x40);
+	assert_int_equal(pdu.priority_flag, 1);
+	assert_string_equal(pdu.schedule_delivery_time, "261129211503000+");
+	assert_string_equal(pdu.validity_period, "261130211503000+");
+	assert_int_equal(pdu.registered_delivery, 1);
+	assert_int_equal(pdu.sm_length, 3);
+}
+
+static void
+test_decode_resps_with_message_id(void **state)
+{
+	struct smpp_build b;
+	char id65[66];
+
+	smpp_build_start(&b, buf, sizeof buf, SMPP_SUBMIT_SM | SMPP_RESP_BIT, 0, 5);
+	smpp_build_cstr(&b, "5F2A77");
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_string_equal(pdu.message_id, "5F2A77");
+
+	/* 64 characters fit, 65 do not */
+	memset(id65, 'a', 64);
+	id65[64] = '\0';
+	smpp_build_start(&b, buf, sizeof buf, SMPP_SUBMIT_SM | SMPP_RESP_BIT, 0, 5);
+	smpp_build_cstr(&b, id65);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_int_equal(strlen(pdu.message_id), 64);
+	memset(id65, 'a', 65);
+	id65[65] = '\0';
+	smpp_build_start(&b, buf, sizeof buf, SMPP_SUBMIT_SM | SMPP_RESP_BIT, 0, 5);
+	smpp_build_cstr(&b, id65);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVMSGID);
+
+	/* throttled, header-only */
+	smpp_build_start(&b, buf, sizeof buf, SMPP_SUBMIT_SM | SMPP_RESP_BIT, ESME_RTHROTTLED, 6);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_int_equal(pdu.h.status, ESME_RTHROTTLED);
+
+	smpp_build_start(&b, buf, sizeof buf, SMPP_DELIVER_SM | SMPP_RESP_BIT, 0, 7);
+	smpp_build_cstr(&b, "");
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_string_equal(pdu.message_id, "");
+
+	smpp_build_start(&b, buf, sizeof buf, SMPP_DATA_SM | SMPP_RESP_BIT, 0, 8);
+	smpp_build_cstr(&b, "m1");
+	smpp_build_tlv(&b, 0x001D, "fine", 5);	/* additional_status_info_text */
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_string_equal(pdu.message_id, "m1");
+	assert_int_equal(pdu.ntlv, 1);
+
+	/* message_id running to the end with no NUL */
+	smpp_build_start(&b, buf, sizeof buf, SMPP_SUBMIT_SM | SMPP_RESP_BIT, 0, 5);
+	smpp_build_bytes(&b, "abc", 3);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVCMDLEN);
+}
+
+static void
+test_decode_data_sm(void **state)
+{
+	struct smpp_build b;
+
+	smpp_build_start(&b, buf, sizeof buf, SMPP_DATA_SM, 0, 9);
+	smpp_build_cstr(&b, "");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "919876543210");
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_cstr(&b, "56789");
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 3);
+	smpp_build_tlv(&b, SMPP_TLV_MESSAGE_PAYLOAD, "BAL", 3);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_string_equal(pdu.source_addr, "919876543210");
+	assert_int_equal(pdu.data_coding, 3);
+	assert_true(pdu.has_message_payload);
+	assert_int_equal(pdu.message_payload_len, 3);
+}
+
+static void
+test_decode_query_replace_cancel(void **state)
+{
+	struct smpp_build b;
+
+	smpp_build_start(&b, buf, sizeof buf, SMPP_QUERY_SM, 0, 10);
+	smpp_build_cstr(&b, "abc");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "9198");
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_string_equal(pdu.message_id, "abc");
+	assert_string_equal(pdu.source_addr, "9198");
+
+	smpp_build_start(&b, buf, sizeof buf, SMPP_QUERY_SM | SMPP_RESP_BIT, 0, 10);
+	smpp_build_cstr(&b, "abc");
+	smpp_build_cstr(&b, "261129211503000+");
+	smpp_build_u8(&b, 2);
+	smpp_build_u8(&b, 7);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_string_equal(pdu.final_date, "261129211503000+");
+	assert_int_equal(pdu.message_state, 2);
+	assert_true(pdu.has_message_state);
+	assert_int_equal(pdu.error_code, 7);
+
+	smpp_build_start(&b, buf, sizeof buf, SMPP_REPLACE_SM, 0, 11);
+	smpp_build_cstr(&b, "abc");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "9198");
+	smpp_build_cstr(&b, "");
+	smpp_build_cstr(&b, "");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 2);
+	smpp_build_bytes(&b, "ok", 2);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_int_equal(pdu.registered_delivery, 1);
+	assert_int_equal(pdu.sm_length, 2);
+	assert_memory_equal(pdu.short_message, "ok", 2);
+
+	smpp_build_start(&b, buf, sizeof buf, SMPP_CANCEL_SM, 0, 12);
+	smpp_build_cstr(&b, "");
+	smpp_build_cstr(&b, "abc");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "9198");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "9199");
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_string_equal(pdu.message_id, "abc");
+	assert_string_equal(pdu.destination_addr, "9199");
+}
+
+static void
+test_decode_submit_multi(void **state)
+{
+	struct smpp_build b;
+	int len;
+
+	smpp_build_start(&b, buf, sizeof buf, SMPP_SUBMIT_MULTI, 0, 13);
+	smpp_build_cstr(&b, "");
+	smpp_build_u8(&b, 5);
+	smpp_build_u8(&b, 0);
+	smpp_build_cstr(&b, "RECHRG");
+	smpp_build_u8(&b, 3);
+	smpp_build_u8(&b, 2);			/* a distribution list */
+	smpp_build_cstr(&b, "retailers");
+	smpp_build_u8(&b, 1);			/* an SME */
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "919876543210");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "919876543211");
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_cstr(&b, "");
+	smpp_build_cstr(&b, "");
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 2);
+	smpp_build_bytes(&b, "hi", 2);
+	len = smpp_build_finish(&b);
+	assert_int_equal(smpp_decode(buf, (size_t)len, &pdu), 0);
+	assert_int_equal(pdu.number_of_dests, 3);
+	assert_string_equal(pdu.destination_addr, "919876543210");
+	assert_int_equal(pdu.sm_length, 2);
+
+	/* a bad dest_flag */
+	buf[16 + 1 + 2 + 7 + 1] = 9;
+	assert_int_equal(smpp_decode(buf, (size_t)len, &pdu), ESME_RINVDESTFLAG);
+
+	smpp_build_start(&b, buf, sizeof buf, SMPP_SUBMIT_MULTI | SMPP_RESP_BIT, 0, 13);
+	smpp_build_cstr(&b, "mid");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "919876543211");
+	smpp_build_u32(&b, ESME_RINVDSTADR);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_string_equal(pdu.message_id, "mid");
+	assert_int_equal(pdu.no_unsuccess, 1);
+
+	/* no_unsuccess says 5, one is there */
+	smpp_build_start(&b, buf, sizeof buf, SMPP_SUBMIT_MULTI | SMPP_RESP_BIT, 0, 13);
+	smpp_build_cstr(&b, "mid");
+	smpp_build_u8(&b, 5);
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "919876543211");
+	smpp_build_u32(&b, ESME_RINVDSTADR);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVCMDLEN);
+}
+
+static void
+test_decode_alert_notification(void **state)
+{
+	struct smpp_build b;
+	char addr[65];
+	uint8_t avail = 0;
+
+	memset(addr, '7', 64);
+	addr[64] = '\0';
+	smpp_build_start(&b, buf, sizeof buf, SMPP_ALERT_NOTIFICATION, 0, 14);
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, addr);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_cstr(&b, "esme");
+	smpp_build_tlv(&b, 0x0422, &avail, 1);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+	assert_string_equal(pdu.source_addr, addr);
+	assert_string_equal(pdu.esme_addr, "esme");
+	assert_int_equal(pdu.ntlv, 1);
+}
+
+static void
+test_decode_unknown_command(void **state)
+{
+	static const uint32_t ids[] = { 0x0000000A, 0x80000102, 0x8000000B, 0x00010200,
+	    0xFFFFFFFF, 0x00000104 };
+	struct smpp_build b;
+	size_t i;
+
+	for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		smpp_build_start(&b, buf, sizeof buf, ids[i], 0, 77);
+		smpp_build_u32(&b, 1);
+		assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu),
+		    ESME_RINVCMDID);
+		assert_int_equal(pdu.h.command_id, ids[i]);
+		assert_int_equal(pdu.h.sequence, 77);
+	}
+}
+
+/* ---- malformed input ---------------------------------------------------------------- */
+
+static void
+test_decode_short_and_mismatched(void **state)
+{
+	int len = build_deliver("hello");
+
+	assert_int_equal(smpp_decode(buf, 0, &pdu), ESME_RINVCMDLEN);
+	assert_int_equal(smpp_decode(buf, 15, &pdu), ESME_RINVCMDLEN);
+	/* command_length says one thing, the framer another */
+	assert_int_equal(smpp_decode(buf, (size_t)len - 1, &pdu), ESME_RINVCMDLEN);
+	assert_int_equal(pdu.h.command_id, SMPP_DELIVER_SM);
+	assert_int_equal(pdu.h.sequence, 42);
+}
+
+/* Every prefix of a valid deliver_sm, relabelled as whole, must fail cleanly. In a
+ * heap copy of exactly that size, so ASan sees a read past its end. */
+static void
+test_decode_truncated_everywhere(void **state)
+{
+	struct smpp_build b;
+	uint8_t v = 1;
+	size_t cut, body;
+	int len;
+
+	build_deliver_prefix(&b, 50, 0, "RC 9876543210 199", 17);
+	body = b.len;		/* whole PDUs end here and after each TLV (6, 5, 5 bytes) */
+	smpp_build_tlv(&b, SMPP_TLV_SAR_MSG_REF_NUM, "\x00\x01", 2);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_TOTAL_SEGMENTS, &v, 1);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_SEGMENT_SEQNUM, &v, 1);
+	len = smpp_build_finish(&b);
+	assert_true(len > 16);
+	for (cut = 16; cut < (size_t)len; cut++) {
+		uint8_t *copy = malloc(cut);
+		uint32_t rc;
+
+		memcpy(copy, buf, cut);
+		set_u32(copy, (uint32_t)cut);
+		rc = smpp_decode(copy, cut, &pdu);
+		free(copy);
+		if (cut == body || cut == body + 6 || cut == body + 11) {
+			assert_int_equal(rc, 0);
+			continue;
+		}
+		assert_int_not_equal(rc, 0);
+		assert_true(rc == ESME_RINVCMDLEN || rc == ESME_RINVMSGLEN ||
+		    rc == ESME_RINVTLVSTREAM);
+	}
+}
+
+static void
+test_decode_overlong_fields(void **state)
+{
+	struct smpp_build b;
+	uint8_t one = 1;
+
+	/* source_addr of 21 characters */
+	smpp_build_start(&b, buf, sizeof buf, SMPP_DELIVER_SM, 0, 1);
+	smpp_build_cstr(&b, "");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "123456789012345678901");
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVSRCADR);
+
+	/* service_type of 6 */
+	smpp_build_start(&b, buf, sizeof buf, SMPP_DELIVER_SM, 0, 1);
+	smpp_build_cstr(&b, "ABCDEF");
+	smpp_build_bytes(&b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 21);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVSERTYP);
+
+	/* sm_length beyond the PDU */
+	build_deliver_prefix(&b, 1, 0, "abc", 3);
+	b.len -= 4;
+	smpp_build_u8(&b, 200);
+	smpp_build_bytes(&b, "abc", 3);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVMSGLEN);
+
+	/* sm_length 255: SMPP's maximum is 254 */
+	{
+		uint8_t sm[255];
+
+		memset(sm, 'a', sizeof sm);
+		build_deliver_prefix(&b, 1, 0, sm, 255);
+		assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu),
+		    ESME_RINVMSGLEN);
+		build_deliver_prefix(&b, 1, 0, sm, 254);
+		assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), 0);
+		assert_int_equal(pdu.sm_length, 254);
+	}
+
+	/* a TLV whose length runs past the end */
+	build_deliver_prefix(&b, 1, 0, "x", 1);
+	smpp_build_u16(&b, SMPP_TLV_MESSAGE_PAYLOAD);
+	smpp_build_u16(&b, 10);
+	smpp_build_bytes(&b, "12345", 5);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVTLVSTREAM);
+
+	/* 1, 2 and 3 stray bytes after the last TLV */
+	for (int k = 1; k <= 3; k++) {
+		build_deliver_prefix(&b, 1, 0, "x", 1);
+		smpp_build_tlv(&b, 0x1400, NULL, 0);
+		smpp_build_bytes(&b, "\x02\x0C\x00", (size_t)k);
+		assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu),
+		    ESME_RINVTLVSTREAM);
+	}
+
+	/* fixed-width TLVs with the wrong length */
+	build_deliver_prefix(&b, 1, 0, "x", 1);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_MSG_REF_NUM, &one, 1);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVPARLEN);
+	build_deliver_prefix(&b, 1, 0, "x", 1);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_TOTAL_SEGMENTS, "\0\0", 2);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVPARLEN);
+	build_deliver_prefix(&b, 1, 0, "x", 1);
+	smpp_build_tlv(&b, SMPP_TLV_MESSAGE_STATE, NULL, 0);
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVPARLEN);
+	build_deliver_prefix(&b, 1, 0, "x", 1);
+	smpp_build_tlv(&b, 0x0017, "\0\0\0", 3);	/* qos_time_to_live is 4 */
+	assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu), ESME_RINVPARLEN);
+	{
+		char id[66];
+
+		memset(id, 'f', sizeof id);
+		build_deliver_prefix(&b, 1, 4, "x", 1);
+		smpp_build_tlv(&b, SMPP_TLV_RECEIPTED_MESSAGE_ID, id, 66);
+		assert_int_equal(smpp_decode(buf, (size_t)smpp_build_finish(&b), &pdu),
+		    ESME_RINVPARLEN);
+	}
+}
+
+/* The PDU that overflows libsmpp34's trace buffer must be ordinary to us. */
+static void
+check_many_empty_tlvs(unsigned n)
+{
+	struct smpp_build b;
+	unsigned i;
+	int len;
+
+	build_deliver_prefix(&b, 60, 0, "BAL 1234", 8);
+	for (i = 0; i < n; i++)
+		smpp_build_tlv(&b, (uint16_t)(0x1400 + i % 0x2000), NULL, 0);
+	len = smpp_build_finish(&b);
+	assert_true(len > 0);
+	assert_int_equal(smpp_decode(buf, (size_t)len, &pdu), 0);
+	assert_int_equal(pdu.ntlv, n);
+	assert_int_equal(pdu.ntlv_unknown, n);
+	assert_int_equal(pdu.sm_length, 8);
+	assert_memory_equal(pdu.short_message, "BAL 1234", 8);
+}
+
+static void
+test_decode_29_empty_tlvs(void **state)
+{
+	check_many_empty_tlvs(28);
+	check_many_empty_tlvs(29);
+}
+
+static void
+test_decode_1000_empty_tlvs(void **state)
+{
+	check_many_empty_tlvs(1000);
+}
+
+/* Deterministic garbage: random bytes under a valid header of each command id. */
+static void
+test_decode_garbage(void **state)
+{
+	static const uint32_t ids[] = { SMPP_BIND_TRANSCEIVER, SMPP_BIND_TRANSCEIVER | SMPP_RESP_BIT,
+	    SMPP_SUBMIT_SM, SMPP_DELIVER_SM, SMPP_SUBMIT_SM | SMPP_RESP_BIT, SMPP_DATA_SM,
+	    SMPP_QUERY_SM | SMPP_RESP_BIT, SMPP_REPLACE_SM, SMPP_CANCEL_SM, SMPP_SUBMIT_MULTI,
+	    SMPP_SUBMIT_MULTI | SMPP_RESP_BIT, SMPP_ALERT_NOTIFICATION, SMPP_OUTBIND,
+	    SMPP_ENQUIRE_LINK, 0x12345678 };
+	uint32_t x = 2463534242u;
+	size_t i, n, k;
+
+	for (i = 0; i < 20000; i++) {
+		x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+		n = 16 + x % 300;
+		uint8_t *p = malloc(n);
+		for (k = 0; k < n; k++) {
+			x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+			/* mostly small bytes, so NULs and short lengths are common */
+			p[k] = (uint8_t)(x % 3 == 0 ? 0 : x >> 8);
+		}
+		set_u32(p, (uint32_t)n);
+		set_u32(p + 4, ids[i % (sizeof ids / sizeof ids[0])]);
+		(void)smpp_decode(p, n, &pdu);
+		assert_true(strlen(pdu.source_addr) < sizeof pdu.source_addr);
+		assert_true(strlen(pdu.message_id) < sizeof pdu.message_id);
+		if (pdu.short_message != NULL)
+			assert_true(pdu.short_message >= p && pdu.short_message + pdu.sm_length <= p + n);
+		if (pdu.message_payload != NULL)
+			assert_true(pdu.message_payload >= p &&
+			    pdu.message_payload + pdu.message_payload_len <= p + n);
+		free(p);
+	}
+}
+
+/* ---- encoding ----------------------------------------------------------------------- */
+
+static uint8_t enc[SMPP_ENCODE_MAX];
+static struct smpp_pdu in;
+
+static void
+reset_in(uint32_t id, uint32_t seq)
+{
+	memset(&in, 0, sizeof in);
+	in.h.command_id = id;
+	in.h.sequence = seq;
+}
+
+/* Encodes in, decodes it back and checks the header. */
+static int
+round_trip(void)
+{
+	int n = smpp_encode(&in, enc, sizeof enc);
+
+	assert_true(n >= SMPP_HEADER_LEN);
+	assert_true(smpp_encode_trace_used() < 2048 - 64);
+	assert_int_equal(smpp_decode(enc, (size_t)n, &pdu), 0);
+	assert_int_equal(pdu.h.length, n);
+	assert_int_equal(pdu.h.command_id, in.h.command_id);
+	assert_int_equal(pdu.h.status, in.h.status);
+	assert_int_equal(pdu.h.sequence, in.h.sequence);
+	return n;
+}
+
+static void
+test_encode_bind(void **state)
+{
+	static const uint32_t ids[] = { SMPP_BIND_TRANSCEIVER, SMPP_BIND_TRANSMITTER,
+	    SMPP_BIND_RECEIVER };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		reset_in(ids[i], 1);
+		/* every string at its widest */
+		strcpy(in.system_id, "abcdefghijklmno");
+		strcpy(in.password, "12345678");
+		strcpy(in.system_type, "ABCDEFGHIJKL");
+		in.addr_ton = 1;
+		in.addr_npi = 1;
+		memset(in.address_range, 'r', 40);
+		round_trip();
+		assert_string_equal(pdu.system_id, "abcdefghijklmno");
+		assert_string_equal(pdu.password, "12345678");
+		assert_string_equal(pdu.system_type, "ABCDEFGHIJKL");
+		assert_int_equal(pdu.interface_version, 0x34);
+		assert_int_equal(pdu.addr_ton, 1);
+		assert_int_equal(strlen(pdu.address_range), 40);
+
+		/* one more character each: refused, not truncated */
+		strcpy(in.system_id, "abcdefghijklmno");
+		in.system_id[15] = 'p';
+		assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+
+		reset_in(ids[i] | SMPP_RESP_BIT, 2);
+		strcpy(in.system_id, "SMSC");
+		round_trip();
+		assert_string_equal(pdu.system_id, "SMSC");
+	}
+}
+
+static void
+test_encode_header_only(void **state)
+{
+	static const uint32_t ids[] = { SMPP_UNBIND, SMPP_UNBIND | SMPP_RESP_BIT,
+	    SMPP_ENQUIRE_LINK, SMPP_ENQUIRE_LINK | SMPP_RESP_BIT, SMPP_GENERIC_NACK };
+	size_t i;
+
+	for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		reset_in(ids[i], 0x7FFFFFFF);
+		if (ids[i] == SMPP_GENERIC_NACK)
+			in.h.status = ESME_RINVCMDID;
+		assert_int_equal(round_trip(), 16);
+	}
+}
+
+static void
+test_encode_submit_sm(void **state)
+{
+	uint8_t sm[254];
+	int n;
+
+	reset_in(SMPP_SUBMIT_SM, 100);
+	strcpy(in.source_addr, "RECHRG");
+	in.source_addr_ton = 5;
+	strcpy(in.destination_addr, "919876543210");
+	in.dest_addr_ton = 1;
+	in.dest_addr_npi = 1;
+	in.registered_delivery = 1;
+	in.short_message = (const uint8_t *)"Recharge of Rs 199 done";
+	in.sm_length = 23;
+	round_trip();
+	assert_string_equal(pdu.source_addr, "RECHRG");
+	assert_int_equal(pdu.source_addr_ton, 5);
+	assert_string_equal(pdu.destination_addr, "919876543210");
+	assert_int_equal(pdu.registered_delivery, 1);
+	assert_int_equal(pdu.sm_length, 23);
+	assert_memory_equal(pdu.short_message, "Recharge of Rs 199 done", 23);
+
+	/* 253 and 254 octets (libsmpp34 stops at 253; the last octet is spliced in) */
+	for (n = 0; n < 254; n++)
+		sm[n] = (uint8_t)n;
+	in.short_message = sm;
+	in.sm_length = 253;
+	round_trip();
+	assert_int_equal(pdu.sm_length, 253);
+	assert_memory_equal(pdu.short_message, sm, 253);
+	in.sm_length = 254;
+	round_trip();
+	assert_int_equal(pdu.sm_length, 254);
+	assert_memory_equal(pdu.short_message, sm, 254);
+	assert_int_equal(pdu.ntlv, 0);
+
+	/* 254 octets with SAR TLVs after them: the splice keeps them intact */
+	in.has_sar = 1;
+	in.sar_msg_ref_num = 0xBEEF;
+	in.sar_total_segments = 2;
+	in.sar_segment_seqnum = 1;
+	round_trip();
+	assert_int_equal(pdu.sm_length, 254);
+	assert_memory_equal(pdu.short_message, sm, 254);
+	assert_true(pdu.has_sar);
+	assert_int_equal(pdu.sar_msg_ref_num, 0xBEEF);
+	assert_int_equal(pdu.sar_total_segments, 2);
+	assert_int_equal(pdu.sar_segment_seqnum, 1);
+}
+
+/* The trace-budget risk: every field at its widest, 1024 octets of payload, SAR. */
+static void
+test_encode_submit_sm_payload_1024(void **state)
+{
+	static uint8_t payload[1025];
+	size_t i;
+
+	for (i = 0; i < sizeof payload; i++)
+		payload[i] = (uint8_t)(i * 7);
+	reset_in(SMPP_SUBMIT_SM, 0x7FFFFFFF);
+	strcpy(in.service_type, "ABCDE");
+	memset(in.source_addr, '1', 20);
+	in.source_addr_ton = 6;
+	in.source_addr_npi = 18;
+	memset(in.destination_addr, '9', 20);
+	in.dest_addr_ton = 4;
+	in.dest_addr_npi = 14;
+	in.esm_class = 0xFF;
+	in.protocol_id = 0xFF;
+	in.priority_flag = 0xFF;
+	strcpy(in.schedule_delivery_time, "261129211503000+");
+	strcpy(in.validity_period, "261130211503000R");
+	in.registered_delivery = 0xFF;
+	in.replace_if_present_flag = 0xFF;
+	in.data_coding = 0xFF;
+	in.sm_default_msg_id = 0xFF;
+	in.has_message_payload = 1;
+	in.message_payload = payload;
+	in.message_payload_len = 1024;
+	in.has_sar = 1;
+	in.sar_msg_ref_num = 0xFFFF;
+	in.sar_total_segments = 255;
+	in.sar_segment_seqnum = 255;
+	round_trip();
+	print_message("submit_sm with 1024-octet payload: %zu of 2048 trace bytes used\n",
+	    smpp_encode_trace_used());
+	assert_true(pdu.has_message_payload);
+	assert_int_equal(pdu.message_payload_len, 1024);
+	assert_memory_equal(pdu.message_payload, payload, 1024);
+	assert_true(pdu.has_sar);
+	assert_int_equal(pdu.sar_msg_ref_num, 0xFFFF);
+	assert_int_equal(pdu.ntlv, 4);
+	assert_int_equal(strlen(pdu.source_addr), 20);
+	assert_string_equal(pdu.validity_period, "261130211503000R");
+
+	/* and with a 254-octet short_message as well: the widest PDU we can encode */
+	{
+		uint8_t sm[254];
+
+		memset(sm, 0xAA, sizeof sm);
+		in.short_message = sm;
+		in.sm_length = 254;
+		round_trip();
+		print_message("plus 254-octet short_message: %zu of 2048 trace bytes used\n",
+		    smpp_encode_trace_used());
+		assert_int_equal(pdu.sm_length, 254);
+		assert_int_equal(pdu.message_payload_len, 1024);
+	}
+
+	/* 1025 octets: over libsmpp34's TLV cap, refused */
+	in.sm_length = 0;
+	in.message_payload_len = 1025;
+	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+}
+
+static void
+test_encode_udh_part(void **state)
+{
+	uint8_t sm[6 + 153];
+
+	memcpy(sm, "\x05\x00\x03\x2A\x02\x01", 6);
+	memset(sm + 6, 'a', 153);
+	reset_in(SMPP_SUBMIT_SM, 3);
+	strcpy(in.source_addr, "RECHRG");
+	in.source_addr_ton = 5;
+	strcpy(in.destination_addr, "919876543210");
+	in.dest_addr_ton = 1;
+	in.dest_addr_npi = 1;
+	in.esm_class = 0x40;
+	in.short_message = sm;
+	in.sm_length = sizeof sm;
+	round_trip();
+	assert_int_equal(pdu.esm_class, 0x40);
+	assert_int_equal(pdu.sm_length, sizeof sm);
+	assert_memory_equal(pdu.short_message, sm, sizeof sm);
+}
+
+static void
+test_encode_other(void **state)
+{
+	reset_in(SMPP_SUBMIT_SM | SMPP_RESP_BIT, 4);
+	memset(in.message_id, 'z', 64);
+	round_trip();
+	assert_int_equal(strlen(pdu.message_id), 64);
+
+	reset_in(SMPP_DELIVER_SM | SMPP_RESP_BIT, 5);
+	assert_int_equal(round_trip(), 17);
+	reset_in(SMPP_DELIVER_SM | SMPP_RESP_BIT, 6);
+	in.h.status = ESME_RX_T_APPN;
+	assert_int_equal(round_trip(), 17);
+	strcpy(in.message_id, "x");		/* must be empty in deliver_sm_resp */
+	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+
+	reset_in(SMPP_DELIVER_SM, 7);
+	strcpy(in.source_addr, "919876543210");
+	in.source_addr_ton = 1;
+	in.source_addr_npi = 1;
+	strcpy(in.destination_addr, "56789");
+	in.data_coding = 8;
+	in.has_message_payload = 1;
+	in.message_payload = (const uint8_t *)"\x09\x28\x09\x2E";
+	in.message_payload_len = 4;
+	round_trip();
+	assert_int_equal(pdu.data_coding, 8);
+	assert_int_equal(pdu.message_payload_len, 4);
+	assert_memory_equal(pdu.message_payload, "\x09\x28\x09\x2E", 4);
+}
+
+static void
+test_encode_refusals(void **state)
+{
+	uint8_t small[20];
+
+	reset_in(SMPP_SUBMIT_SM, 1);
+	strcpy(in.destination_addr, "919876543210");
+	in.dest_addr_ton = 1;
+	in.dest_addr_npi = 1;
+	assert_true(smpp_encode(&in, enc, sizeof enc) > 0);
+
+	memset(in.source_addr, '1', 21);		/* 21 characters: too long */
+	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+	in.source_addr[0] = '\0';
+	in.dest_addr_ton = 7;				/* TON outside 0..6 */
+	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+	in.dest_addr_ton = 1;
+	in.dest_addr_npi = 2;				/* NPI not in the list */
+	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+	in.dest_addr_npi = 1;
+	in.h.sequence = 0;
+	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+	in.h.sequence = 0x80000000u;
+	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+	in.h.sequence = 1;
+	strcpy(in.schedule_delivery_time, "12345678901234567");
+	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+	in.schedule_delivery_time[0] = '\0';
+	in.sm_length = 3;				/* a length with no bytes */
+	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+	in.sm_length = 0;
+	in.has_message_payload = 1;			/* an empty payload */
+	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+	in.has_message_payload = 0;
+	assert_int_equal(smpp_encode(&in, small, sizeof small), -1);	/* no room */
+	assert_true(smpp_encode(&in, enc, sizeof enc) > 0);
+
+	reset_in(SMPP_GENERIC_NACK, 1);
+	in.h.status = 0x0000045A;			/* vendor status: libsmpp34 refuses */
+	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+
+	reset_in(SMPP_QUERY_SM, 1);			/* not one we encode */
+	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+	reset_in(SMPP_DATA_SM, 1);
+	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
+}
+
+/* ---- names -------------------------------------------------------------------------- */
+
+static void
+test_names(void **state)
+{
+	assert_string_equal(smpp_status_name(ESME_ROK), "ESME_ROK");
+	assert_string_equal(smpp_status_name(ESME_RTHROTTLED), "ESME_RTHROTTLED");
+	assert_string_equal(smpp_status_name(ESME_RMSGQFUL), "ESME_RMSGQFUL");
+	assert_string_equal(smpp_status_name(ESME_RBINDFAIL), "ESME_RBINDFAIL");
+	assert_string_equal(smpp_status_name(ESME_RX_T_APPN), "ESME_RX_T_APPN");
+	assert_string_equal(smpp_status_name(0x45A), "0x0000045A");
+	assert_string_equal(smpp_command_name(SMPP_SUBMIT_SM), "submit_sm");
+	assert_string_equal(smpp_command_name(SMPP_DELIVER_SM | SMPP_RESP_BIT), "deliver_sm_resp");
+	assert_string_equal(smpp_command_name(SMPP_GENERIC_NACK), "generic_nack");
+	assert_string_equal(smpp_command_name(SMPP_BIND_TRANSCEIVER), "bind_transceiver");
+	assert_string_equal(smpp_command_name(0x12345678), "0x12345678");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame),
+		cmocka_unit_test(test_decode_bind),
+		cmocka_unit_test(test_decode_bind_resp),
+		cmocka_unit_test(test_decode_header_only),
+		cmocka_unit_test(test_decode_outbind),
+		cmocka_unit_test(test_decode_deliver_sm),
+		cmocka_unit_test(test_decode_submit_sm),
+		cmocka_unit_test(test_decode_resps_with_message_id),
+		cmocka_unit_test(test_decode_data_sm),
+		cmocka_unit_test(test_decode_query_replace_cancel),
+		cmocka_unit_test(test_decode_submit_multi),
+		cmocka_unit_test(test_decode_alert_notification),
+		cmocka_unit_test(test_decode_unknown_command),
+		cmocka_unit_test(test_decode_short_and_mismatched),
+		cmocka_unit_test(test_decode_truncated_everywhere),
+		cmocka_unit_test(test_decode_overlong_fields),
+		cmocka_unit_test(test_decode_29_empty_tlvs),
+		cmocka_unit_test(test_decode_1000_empty_tlvs),
+		cmocka_unit_test(test_decode_garbage),
+		cmocka_unit_test(test_encode_bind),
+		cmocka_unit_test(test_encode_header_only),
+		cmocka_unit_test(test_encode_submit_sm),
+		cmocka_unit_test(test_encode_submit_sm_payload_1024),
+		cmocka_unit_test(test_encode_udh_part),
+		cmocka_unit_test(test_encode_other),
+		cmocka_unit_test(test_encode_refusals),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
