@@ -85,7 +85,8 @@ engine_flight_remove(struct engine *e, int64_t txn)
 	if (f == NULL)
 		return;
 	*pp = f->next;
-	event_free(f->retry_ev);
+	if (f->retry_ev != NULL)
+		event_free(f->retry_ev);
 	free(f);
 	e->ninflight--;
 }
@@ -521,7 +522,8 @@ engine_free(struct engine *e)
 		while (e->flights[i] != NULL) {
 			struct engine_flight *f = e->flights[i];
 			e->flights[i] = f->next;
-			event_free(f->retry_ev);
+			if (f->retry_ev != NULL)
+				event_free(f->retry_ev);
 			free(f);
 		}
 	}
