@@ -510,7 +510,7 @@ smscsim_script_burst(struct smscsim_script *s, struct smscsim_cmd *c)
 			snprintf(text, sizeof text, "%s%0*ld%s", c->text, c->width, s->burst_next, c->suffix);
 		else
 			snprintf(text, sizeof text, "%s", c->text);
-		if (smscsim_mo_submit(sim, c->addr, text, -1, 1, &cause) < 0) {
+		if (smscsim_mo_submit(sim, c->addr, text, -1, 0, &cause) < 0) {
 			smscsim_script_fail(s, "burst: MO %ld: %s", s->burst_next, cause);
 			return STEP_FAIL;
 		}
@@ -525,9 +525,9 @@ smscsim_script_burst(struct smscsim_script *s, struct smscsim_cmd *c)
 	if (progressed)
 		smscsim_script_arm(s, SMSCSIM_BURST_STALL_S);
 	else if (s->timed_out) {
-		smscsim_script_fail(s, "burst: %ld of %ld MOs sent, then nothing for %d s (bound: %d)",
-		    s->burst_next - (long)smscsim_mo_queue_len(sim), c->count, SMSCSIM_BURST_STALL_S,
-		    smscsim_bound_count(sim));
+		smscsim_script_fail(s, "burst: %ld of %ld MOs made, then none sent for %d s (bound: %d, "
+		    "waiting: %u)", s->burst_next, c->count, SMSCSIM_BURST_STALL_S,
+		    smscsim_bound_count(sim), smscsim_mo_queue_len(sim));
 		return STEP_FAIL;
 	}
 	return STEP_WAIT;
