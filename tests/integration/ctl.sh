@@ -227,6 +227,34 @@ expect "txn list --json on an empty db" 0 txn list --json
 check "  is []" [ "$(jq -c . "$OUT/stdout")" = "[]" ]
 expect "txn list --retailer --limit" 0 txn list --retailer 9876543210 --limit 5
 
+# A PENDING recharge written the way the engine writes one (txn, hold posting, balances),
+# so list and show have something to show and check still holds.
+now=$(($(date +%s) * 1000))
+sql "BEGIN;
+INSERT INTO txns (id, retailer_id, channel, service, operator, target, circle, amount, state, created_at, updated_at)
+  SELECT 7, id, 'sms', 'MOBILE', 'AIRTEL', '9812345678', 'DL', 29900, 'PENDING', $now, $now FROM retailers WHERE msisdn = '919876543210';
+INSERT INTO postings (id, kind, txn_id, actor, created_at) VALUES (1000, 'hold', 7, 'engine', $now);
+INSERT INTO ledger_lines SELECT 1000, wallet_account, -29900 FROM retailers WHERE msisdn = '919876543210';
+INSERT INTO ledger_lines VALUES (1000, 2, 29900);
+UPDATE accounts SET balance = balance - 29900 WHERE id = (SELECT wallet_account FROM retailers WHERE msisdn = '919876543210');
+UPDATE accounts SET balance = balance + 29900 WHERE id = 2;
+COMMIT;"
+expect "txn list" 0 txn list
+check "  shows TXN000000007" grep -Eq '^TXN000000007 .* 919876543210 +AIRTEL +9812345678 +299\.00 PENDING' "$OUT/stdout"
+expect "txn list --retailer other" 0 txn list --retailer 9876543211
+check "  none for another retailer" [ "$(wc -l <"$OUT/stdout")" = 1 ]
+expect "txn list --json" 0 txn list --json --retailer 09876543210
+check "  valid JSON" json_ok
+check "  amount 299.00 raw" grep -q '"amount": 299.00' "$OUT/stdout"
+check "  id TXN000000007" [ "$(jq -r '.[0].txn' "$OUT/stdout")" = TXN000000007 ]
+expect "txn show TXN000000007" 0 txn show TXN000000007
+check "  shows the hold lines" bash -c "grep -q 'hold' '$OUT/stdout' && grep -q 'in_flight' '$OUT/stdout'"
+expect "txn show by number" 0 txn show 7 --json
+check "  valid JSON" json_ok
+check "  state and ledger" [ "$(jq -c '[.state, .retailer, [.ledger[].amount]]' "$OUT/stdout")" = '["PENDING","919876543210",[-299,299]]' ]
+expect "wallet show after the hold" 0 wallet show 9876543210 --json
+check "  balance 719.04 and the hold's txn" [ "$(jq -c '[.balance, .entries[0].txn, .entries[0].amount]' "$OUT/stdout")" = '[719.04,"TXN000000007",-299]' ]
+
 # ---- series import ----------------------------------------------------------------
 cat >"$OUT/series.csv" <<'EOF'
 prefix,operator,circle
