@@ -13,6 +13,7 @@ ctl_check_report_cb(void *arg, const char *violation)
 	printf("violation: %s\n", violation);
 }
 
+/* Recomputes the ledger; cron and the runbook rely on the exit status alone. */
 enum ctl_retval
 ctl_check(struct ctl *c, int argc, char **argv)
 {
@@ -56,6 +57,7 @@ ctl_audit_list_cb(void *arg, const struct db_audit *a)
 	    a->before, a->before[0] ? " -> " : "", a->after);
 }
 
+/* Who changed what: the answer to a disputed balance or rate. */
 enum ctl_retval
 ctl_audit_list(struct ctl *c, int argc, char **argv)
 {

@@ -28,6 +28,7 @@ ctl_commission_set_tx(struct ctl *c, void *arg)
 	return db_audit_add(c->db, c->actor, "commission.set", subject, before, after);
 }
 
+/* Aliases resolve to the operator code so every rate has one key. */
 enum ctl_retval
 ctl_commission_set(struct ctl *c, int argc, char **argv)
 {
@@ -90,6 +91,7 @@ ctl_commission_list_cb(void *arg, const struct db_commission *cm)
 	printf("%-10s %-10s %7s%%\n", cm->plan, cm->operator_code, money_format(cm->rate_bp, rate));
 }
 
+/* Every (plan, operator) rate, as settlement will apply it. */
 enum ctl_retval
 ctl_commission_list(struct ctl *c, int argc, char **argv)
 {

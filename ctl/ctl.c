@@ -53,6 +53,7 @@ ctl_vprint(const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+/* Business errors: exit 1 with the reason on stderr. */
 enum ctl_retval
 ctl_error(struct ctl *c, const char *fmt, ...)
 {
@@ -64,6 +65,7 @@ ctl_error(struct ctl *c, const char *fmt, ...)
 	return CTL_ERROR;
 }
 
+/* Usage errors: exit 2 with the command's usage line, so the fix is on screen. */
 enum ctl_retval
 ctl_usage(struct ctl *c, const char *fmt, ...)
 {
@@ -78,6 +80,7 @@ ctl_usage(struct ctl *c, const char *fmt, ...)
 	return CTL_USAGE;
 }
 
+/* Storage errors carry SQLite's own text: the operator needs it verbatim. */
 enum ctl_retval
 ctl_db_error(struct ctl *c)
 {
@@ -141,6 +144,7 @@ ctl_backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
+/* Opening may meet the daemon mid-checkpoint: wait a little, as ctl_tx does. */
 int
 ctl_open_db(struct ctl *c, int create)
 {
@@ -164,6 +168,7 @@ ctl_open_db(struct ctl *c, int create)
 	return CTL_ERROR;
 }
 
+/* Short transactions retried whole, so the CLI never blocks the daemon for long. */
 enum ctl_retval
 ctl_tx(struct ctl *c, int (*fn)(struct ctl *, void *), void *arg)
 {
@@ -190,6 +195,7 @@ ctl_tx(struct ctl *c, int (*fn)(struct ctl *, void *), void *arg)
 	    db_error(c->db));
 }
 
+/* Every MSISDN form of SPEC section 3 is accepted; the message lists them. */
 int
 ctl_parse_msisdn(struct ctl *c, const char *text, char out[MSISDN_BUFSZ])
 {
@@ -199,6 +205,7 @@ ctl_parse_msisdn(struct ctl *c, const char *text, char out[MSISDN_BUFSZ])
 	return 0;
 }
 
+/* Money enters as rupee text only through money_parse (no floats, no commas). */
 int
 ctl_parse_amount(struct ctl *c, const char *text, int64_t *paise)
 {
@@ -217,6 +224,7 @@ ctl_parse_amount(struct ctl *c, const char *text, int64_t *paise)
 	return ctl_error(c, "invalid amount '%s' (rupees like 500, 500.5 or 500.50; no commas)", text);
 }
 
+/* List sizes: positive and bounded, so a typo cannot dump a whole table. */
 int
 ctl_parse_limit(struct ctl *c, const char *text, int *limit)
 {
@@ -231,6 +239,7 @@ ctl_parse_limit(struct ctl *c, const char *text, int *limit)
 	return 0;
 }
 
+/* The PIN format the SMS channel accepts, checked before hashing. */
 int
 ctl_parse_pin(struct ctl *c, const char *text)
 {
@@ -241,6 +250,7 @@ ctl_parse_pin(struct ctl *c, const char *text)
 	return 0;
 }
 
+/* Most commands start from a retailer; one lookup, one "not found" text. */
 int
 ctl_find_retailer(struct ctl *c, const char *text, struct db_retailer *r)
 {
@@ -257,6 +267,7 @@ ctl_find_retailer(struct ctl *c, const char *text, struct db_retailer *r)
 	return ctl_db_error(c);
 }
 
+/* PIN hashes need the pepper; read it only when a command sets a PIN. */
 int
 ctl_load_pepper(struct ctl *c)
 {
@@ -273,6 +284,7 @@ ctl_load_pepper(struct ctl *c)
 	return 0;
 }
 
+/* Retailers and support staff think in IST, not UTC epochs. */
 char *
 ctl_time(int64_t ms, char *buf)
 {
@@ -388,6 +400,7 @@ ctl_wants_help(int argc, char **argv)
 	return 0;
 }
 
+/* Global options, then the command table; config and db opened once for the command. */
 int
 ctl_main(int argc, char **argv)
 {

@@ -115,6 +115,7 @@ ctl_init_pepper(struct ctl *c, int db_existed)
 	return 0;
 }
 
+/* Each step is idempotent, so a half-finished or repeated init is harmless. */
 enum ctl_retval
 ctl_init(struct ctl *c, int argc, char **argv)
 {

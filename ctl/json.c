@@ -9,6 +9,7 @@
 
 #include "ctl/ctl.h"
 
+/* One writer per document, on the stack of the command. */
 void
 ctl_json_begin(struct ctl_json *j, FILE *f)
 {
@@ -16,6 +17,7 @@ ctl_json_begin(struct ctl_json *j, FILE *f)
 	j->f = f;
 }
 
+/* Documents end with a newline, for shells and jq. */
 void
 ctl_json_end(struct ctl_json *j)
 {
@@ -67,6 +69,7 @@ ctl_json_member(struct ctl_json *j, const char *key)
 	}
 }
 
+/* Objects and arrays nest up to CTL_JSON_DEPTH. */
 void
 ctl_json_open(struct ctl_json *j, const char *key, char bracket)
 {
@@ -77,6 +80,7 @@ ctl_json_open(struct ctl_json *j, const char *key, char bracket)
 	j->count[j->depth] = 0;
 }
 
+/* Empty containers stay on one line ([] and {}). */
 void
 ctl_json_close(struct ctl_json *j, char bracket)
 {
@@ -89,6 +93,7 @@ ctl_json_close(struct ctl_json *j, char bracket)
 	fputc(bracket, j->f);
 }
 
+/* Strings go through jansson for correct escaping. */
 void
 ctl_json_str(struct ctl_json *j, const char *key, const char *s)
 {
@@ -96,6 +101,7 @@ ctl_json_str(struct ctl_json *j, const char *key, const char *s)
 	ctl_json_quote(j, s);
 }
 
+/* Counts and ids are exact integers. */
 void
 ctl_json_int(struct ctl_json *j, const char *key, int64_t v)
 {
@@ -103,6 +109,7 @@ ctl_json_int(struct ctl_json *j, const char *key, int64_t v)
 	fprintf(j->f, "%" PRId64, v);
 }
 
+/* Paise as a JSON number with exactly two decimals, never via a double. */
 void
 ctl_json_money(struct ctl_json *j, const char *key, int64_t paise)
 {
@@ -112,6 +119,7 @@ ctl_json_money(struct ctl_json *j, const char *key, int64_t paise)
 	fputs(money_format(paise, buf), j->f);
 }
 
+/* Flags as true/false. */
 void
 ctl_json_bool(struct ctl_json *j, const char *key, int v)
 {
@@ -119,6 +127,7 @@ ctl_json_bool(struct ctl_json *j, const char *key, int v)
 	fputs(v ? "true" : "false", j->f);
 }
 
+/* Absent values (no limit, no txn) as null rather than a magic 0. */
 void
 ctl_json_null(struct ctl_json *j, const char *key)
 {

@@ -108,6 +108,7 @@ ctl_retailer_add_tx(struct ctl *c, void *arg)
 	return db_audit_add(c->db, c->actor, "retailer.add", r->msisdn, "", after);
 }
 
+/* Validates everything before the transaction, so a refusal writes nothing. */
 enum ctl_retval
 ctl_retailer_add(struct ctl *c, int argc, char **argv)
 {
@@ -177,6 +178,7 @@ ctl_retailer_list_cb(void *arg, const struct db_retailer *r)
 	    money_format(r->commission, com), ctl_retailer_status(r, status, sizeof status), r->name);
 }
 
+/* All retailers in msisdn order, with balances for a quick reconciliation. */
 enum ctl_retval
 ctl_retailer_list(struct ctl *c, int argc, char **argv)
 {
@@ -202,6 +204,7 @@ ctl_retailer_list(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* One retailer as support needs it; the PIN only as yes/no. */
 enum ctl_retval
 ctl_retailer_show(struct ctl *c, int argc, char **argv)
 {
@@ -263,6 +266,7 @@ ctl_retailer_unlock_tx(struct ctl *c, void *arg)
 	    "locked=0 pin_failures=0");
 }
 
+/* After a PIN lockout, once the retailer is verified by phone. */
 enum ctl_retval
 ctl_retailer_unlock(struct ctl *c, int argc, char **argv)
 {
@@ -301,6 +305,7 @@ ctl_admin_add_tx(struct ctl *c, void *arg)
 	return db_audit_add(c->db, c->actor, "admin.add", a->msisdn, "", "pin=yes");
 }
 
+/* Admins command by SMS with a PIN, so one is required. */
 enum ctl_retval
 ctl_admin_add(struct ctl *c, int argc, char **argv)
 {

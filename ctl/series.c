@@ -80,6 +80,7 @@ ctl_series_row_check(struct ctl *c, char *text, struct ctl_series_row *row, char
 	return 0;
 }
 
+/* Checks every row first so a bad file is reported whole, with line numbers. */
 int
 ctl_series_read(struct ctl *c, const char *path, const char *label,
     struct ctl_series_row **rows, int *nrows, int *nbad)
@@ -190,6 +191,7 @@ ctl_series_import_tx(struct ctl *c, void *arg)
 	return db_audit_add(c->db, c->actor, "series.import", s->path, "", after);
 }
 
+/* Admins refresh operator detection from newer DoT series files. */
 enum ctl_retval
 ctl_series_import(struct ctl *c, int argc, char **argv)
 {

@@ -93,6 +93,7 @@ ctl_txn_list_cb(void *arg, const struct db_txn *t)
 	    t->provider[0] ? t->provider : "-");
 }
 
+/* Newest first, optionally for one retailer, bounded by --limit. */
 enum ctl_retval
 ctl_txn_list(struct ctl *c, int argc, char **argv)
 {
@@ -167,6 +168,7 @@ ctl_txn_id(const char *text)
 	return db_txn_parse_id(text);
 }
 
+/* A transaction with its ledger lines: the whole story of a complaint. */
 enum ctl_retval
 ctl_txn_show(struct ctl *c, int argc, char **argv)
 {

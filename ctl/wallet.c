@@ -49,6 +49,7 @@ ctl_wallet_credit_tx(struct ctl *c, void *arg)
 	return db_audit_add(c->db, c->actor, "wallet.credit", w->msisdn, before, after);
 }
 
+/* Cash received offline becomes wallet balance only through a posting. */
 enum ctl_retval
 ctl_wallet_credit(struct ctl *c, int argc, char **argv)
 {
@@ -113,6 +114,7 @@ ctl_wallet_entry_cb(void *arg, const struct db_entry *e)
 	    money_format(e->amount, amt), money_format(e->balance, bal), txn, e->note);
 }
 
+/* Balance plus the latest lines with running balances, to explain it. */
 enum ctl_retval
 ctl_wallet_show(struct ctl *c, int argc, char **argv)
 {

@@ -4,6 +4,7 @@
 
 #include "db/internal.h"
 
+/* Written in the caller's transaction, so an action and its record commit together. */
 int
 db_audit_add(struct db *db, const char *actor, const char *action, const char *subject,
     const char *before, const char *after)
@@ -23,6 +24,7 @@ db_audit_add(struct db *db, const char *actor, const char *action, const char *s
 	return db_exec_stmt(db, st, "audit insert");
 }
 
+/* Newest first: the recent change is usually the one asked about. */
 int
 db_audit_each(struct db *db, int limit, void (*cb)(void *, const struct db_audit *), void *arg)
 {
@@ -49,6 +51,7 @@ db_audit_each(struct db *db, int limit, void (*cb)(void *, const struct db_audit
 	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "audit list");
 }
 
+/* Mobile before DTH within a plan, as the rate card reads. */
 int
 db_commission_each(struct db *db, void (*cb)(void *, const struct db_commission *), void *arg)
 {
@@ -103,6 +106,7 @@ db_entry_iterate(struct db *db, sqlite3_stmt *st, void (*cb)(void *, const struc
 	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, what);
 }
 
+/* Running balances explain a wallet without arithmetic by the reader. */
 int
 db_account_history(struct db *db, int64_t account, int limit,
     void (*cb)(void *, const struct db_entry *), void *arg)
@@ -123,6 +127,7 @@ db_account_history(struct db *db, int64_t account, int limit,
 	return db_entry_iterate(db, st, cb, arg, "account history");
 }
 
+/* Every line of every posting of a transaction, with account names. */
 int
 db_txn_entries(struct db *db, int64_t txn, void (*cb)(void *, const struct db_entry *), void *arg)
 {
@@ -139,6 +144,7 @@ db_txn_entries(struct db *db, int64_t txn, void (*cb)(void *, const struct db_en
 	return db_entry_iterate(db, st, cb, arg, "txn entries");
 }
 
+/* Insert-only, so a repeated init never undoes an admin's import. */
 int
 db_series_add(struct db *db, const char *prefix, const char *operator_code, const char *circle)
 {
@@ -173,6 +179,7 @@ db_count(struct db *db, const char *sql, int64_t *n, const char *what)
 	return rc == SQLITE_ROW ? 0 : db_fail(db, rc, what);
 }
 
+/* How much detection data is loaded. */
 int
 db_series_count(struct db *db, int64_t *n)
 {
@@ -180,6 +187,7 @@ db_series_count(struct db *db, int64_t *n)
 	return db_count(db, sql, n, "series count");
 }
 
+/* Hashes that a new pepper would orphan. */
 int
 db_pin_hash_count(struct db *db, int64_t *n)
 {
