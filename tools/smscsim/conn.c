@@ -220,8 +220,10 @@ smscsim_conn_handle(struct smscsim_conn *c, const uint8_t *buf, uint32_t len)
 			smscsim_mo_resp(c->sim, c, seq, p.h.status);
 			break;
 		case SMPP_UNBIND | SMPP_RESP_BIT:
-			if (seq == c->unbind_seq)
+			if (seq == c->unbind_seq) {
 				smscsim_conn_close_later(c, "unbind");
+				smscsim_on_unbound(c->sim, c);
+			}
 			break;
 		default:
 			break;
@@ -246,6 +248,7 @@ smscsim_conn_handle(struct smscsim_conn *c, const uint8_t *buf, uint32_t len)
 	case SMPP_UNBIND:
 		smscsim_conn_send_header(c, SMPP_UNBIND | SMPP_RESP_BIT, ESME_ROK, seq);
 		smscsim_conn_close_later(c, "unbind");
+		smscsim_on_unbound(c->sim, c);
 		break;
 	case SMPP_SUBMIT_SM:
 		smscsim_conn_submit(c, &p);

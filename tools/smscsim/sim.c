@@ -297,12 +297,22 @@ smscsim_on_bind_rejected(struct smscsim *sim, struct smscsim_conn *c, const char
 		    smpp_status_name(status));
 }
 
+/* Told when the unbind (or our unbind's resp) arrives, before the socket closes, so a
+ * script that goes on at once still sees the line. */
+void
+smscsim_on_unbound(struct smscsim *sim, struct smscsim_conn *c)
+{
+	if (sim->script != NULL)
+		smscsim_script_event(sim->script, "UNBOUND system_id=%s", c->system_id);
+	smscsim_on_progress(sim);
+}
+
 void
 smscsim_on_closed(struct smscsim *sim, struct smscsim_conn *c, int was_bound, const char *why)
 {
 	if (sim->script != NULL) {
 		if (strcmp(why, "unbind") == 0)
-			smscsim_script_event(sim->script, "UNBOUND system_id=%s", c->system_id);
+			;       /* told at once by smscsim_on_unbound */
 		else if (strcmp(why, "drop") == 0)
 			smscsim_script_event(sim->script, "DROPPED peer=%s", c->peer);
 		else if (strcmp(why, "exit") != 0)

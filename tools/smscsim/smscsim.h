@@ -205,6 +205,7 @@ const char *smscsim_bind_name(enum smscsim_bind b);
 void smscsim_on_bound(struct smscsim *sim, struct smscsim_conn *c);
 void smscsim_on_bind_rejected(struct smscsim *sim, struct smscsim_conn *c, const char *system_id,
     uint32_t status);
+void smscsim_on_unbound(struct smscsim *sim, struct smscsim_conn *c);
 void smscsim_on_closed(struct smscsim *sim, struct smscsim_conn *c, int was_bound, const char *why);
 void smscsim_on_mt(struct smscsim *sim, struct smscsim_mt *mt);
 void smscsim_on_mo_sent(struct smscsim *sim, struct smscsim_mo *mo, uint32_t seq);
