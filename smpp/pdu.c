@@ -875,6 +875,7 @@ smpp_encode(const struct smpp_pdu *pdu, uint8_t *out, size_t cap)
 		submit_sm_resp_t sm_r;
 		deliver_sm_t dsm;
 		deliver_sm_resp_t dsm_r;
+		data_sm_resp_t data_r;
 	} u;
 	uint8_t buf[SMPP_ENCODE_MAX];
 	uint32_t id = pdu->h.command_id;
@@ -951,6 +952,11 @@ smpp_encode(const struct smpp_pdu *pdu, uint8_t *out, size_t cap)
 		/* SMPP 3.4: message_id is unused here and must be empty */
 		if (pdu->message_id[0] != '\0')
 			goto bad;
+		break;
+	case SMPP_DATA_SM | SMPP_RESP_BIT:
+		if (!smpp_fits(pdu->message_id, 65))
+			goto bad;
+		memcpy(u.data_r.message_id, pdu->message_id, strlen(pdu->message_id) + 1);
 		break;
 	default:
 		goto bad;

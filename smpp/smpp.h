@@ -169,8 +169,9 @@ uint32_t smpp_decode(const uint8_t *buf, size_t len, struct smpp_pdu *out);
  * generic_nack (header only). Uses the fields of pdu named for that command; pdu->h.length
  * is ignored. Returns the number of bytes written into out (cap bytes), or -1. */
 int smpp_encode(const struct smpp_pdu *pdu, uint8_t *out, size_t cap);
-/* Also encodable (added, for the simulator and tests): bind_*_resp, submit_sm_resp and
- * deliver_sm (same fields as submit_sm). Widths checked: every C-string below its SMPP width, TON 0-6 and NPI in
+/* Also encodable (added, for the simulator, the session and tests): bind_*_resp,
+ * submit_sm_resp, data_sm_resp (message_id, no TLVs) and deliver_sm (same fields as
+ * submit_sm). Widths checked: every C-string below its SMPP width, TON 0-6 and NPI in
  * libsmpp34's list, interface_version 0x34, sequence 1..0x7FFFFFFF, status in
  * libsmpp34's list. A 254-octet short_message is packed as 253 by libsmpp34 (its limit)
  * and the last octet spliced in by us. Big enough for any PDU we encode: */
@@ -281,5 +282,31 @@ int smpp_session_is_bound(const struct smpp_session *s);
 int smpp_session_submit(struct smpp_session *s, uint64_t ref, const char *dest,
     uint8_t dest_ton, uint8_t dest_npi, const char *utf8_text);
 void smpp_session_mo_answer(struct smpp_session *s, uint64_t ticket, uint32_t status);
+
+/* Notes on the above (session.c):
+ *  - callbacks may call smpp_session_submit, _mo_answer, _can_submit and _is_bound, but
+ *    not smpp_session_free; smpp_session_stop's done may free the session.
+ *  - on a link drop every accepted ref gets submit_cb(SMPP_STATUS_LINK_LOST), then
+ *    state_cb(0); ESME_RTHROTTLED / ESME_RMSGQFUL pause submits (1 s doubling to 30 s)
+ *    and resend the same part; a submit_sm unanswered after response_timeout_s drops the
+ *    link. At most cfg->window refs are accepted at once (each may have up to 16 parts);
+ *    at most cfg->window submit_sm are unacknowledged.
+ *  - a ticket also marks data_sm (bit 31 of its low half), answered with data_sm_resp.
+ *  - deliver_sm with a UDH has it stripped; each part is passed to mo_cb on its own.
+ *  - bind_tx_rx = 1: conns 0 (transmitter, submits) and 1 (receiver); if either drops,
+ *    both are closed and reconnected. */
+
+/* Test seams (unit tests and the fuzzer): a session bound at once on no socket (both
+ * connections when bind_tx_rx); what it writes is kept in memory and no reconnect is
+ * scheduled after a link drop. */
+struct smpp_session *smpp_session_new_for_test(struct event_base *base,
+    const struct smpp_session_config *cfg, const struct smpp_session_callbacks *cbs);
+/* Bytes as if read from the SMSC on connection conn (0, or 1 for the receiver of a
+ * pair). Returns 0, or -1 when the link is (or went) down. */
+int smpp_session_feed_for_test(struct smpp_session *s, int conn, const void *bytes, size_t len);
+/* Moves up to cap bytes the session wrote on conn into out; returns how many. */
+size_t smpp_session_sent_for_test(struct smpp_session *s, int conn, uint8_t *out, size_t cap);
+/* Runs the deadline checks (enquire_link, dead link, response timeouts) now. */
+void smpp_session_tick_for_test(struct smpp_session *s);
 
 #endif

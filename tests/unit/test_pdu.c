@@ -984,6 +984,11 @@ test_encode_other(void **state)
 	strcpy(in.message_id, "x");		/* must be empty in deliver_sm_resp */
 	assert_int_equal(smpp_encode(&in, enc, sizeof enc), -1);
 
+	reset_in(SMPP_DATA_SM | SMPP_RESP_BIT, 8);
+	in.h.status = ESME_RX_P_APPN;
+	assert_int_equal(round_trip(), 17);
+	assert_string_equal(pdu.message_id, "");
+
 	reset_in(SMPP_DELIVER_SM, 7);
 	strcpy(in.source_addr, "919876543210");
 	in.source_addr_ton = 1;
