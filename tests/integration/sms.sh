@@ -21,7 +21,7 @@ t_setup sms
 
 A=919800000001; P=919800000002; C=919800000003; U=919899999999
 ctl retailer add $A --name "Demo Shop" >/dev/null
-ctl retailer add +91$P --name "Pin Shop" --pin 1234 >/dev/null
+ctl retailer add +$P --name "Pin Shop" --pin 1234 >/dev/null
 ctl retailer add 0${C#91} --name "Third Shop" >/dev/null
 ctl wallet credit $A 10000 >/dev/null
 ctl wallet credit $P 500 >/dev/null
@@ -85,7 +85,7 @@ t "old PIN refused" $P "BAL 1234" '^ERR 1011 Invalid PIN$'
 t "new PIN works" $P "BAL 5678" '^BAL Bal:Rs490\.00'
 t "PIN set first time" $C "PIN 4321" '^OK PIN set$'
 t "PIN now needed" $C "BAL" '^ERR 1011 Invalid PIN$'
-for i in 1 2 3; do t "wrong PIN $i" $P "BAL 0000" '^ERR 1011 Invalid PIN$'; done
+for i in 1 2 3 4; do t "wrong PIN $i" $P "BAL 0000" '^ERR 1011 Invalid PIN$'; done
 t "fifth wrong PIN locks" $P "BAL 0000" '^ERR 1012 Account locked$'
 t "locked even with the right PIN" $P "BAL 5678" '^ERR 1012 Account locked$'
 ctl retailer unlock $P >/dev/null
