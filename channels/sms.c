@@ -175,6 +175,8 @@ sms_channel_handle(struct sms_channel *c, const struct db_sms_in *m, char *reply
 	}
 
 	parser_parse(m->text, strlen(m->text), &cmd);
+	/* the verb only: message texts carry PINs and never reach the log */
+	log_debug("MO %lld from %s: verb %d, parse %d", (long long)m->id, msisdn, (int)cmd.verb, (int)cmd.error);
 	if (cmd.verb >= PARSER_REG || cmd.verb == PARSER_NONE) {
 		sms_render_error(reply, cap, ENGINE_E_COMMAND, NULL);
 		return 0;
