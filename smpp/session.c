@@ -523,7 +523,10 @@ smpp_session_link_down(struct smpp_session *s, const char *why)
 
 	if (s->state == SMPP_SESSION_IDLE || s->state == SMPP_SESSION_STOPPED)
 		return;
-	log_warn("smpp: link to %s:%d down: %s", s->cfg.host, s->cfg.port, why);
+	if (s->stopping)
+		log_info("smpp: link to %s:%d closed: %s", s->cfg.host, s->cfg.port, why);
+	else
+		log_warn("smpp: link to %s:%d down: %s", s->cfg.host, s->cfg.port, why);
 	for (i = 0; i < s->nconns; i++)
 		smpp_conn_close(&s->conns[i]);
 	for (i = 0; i < s->nslots; i++)

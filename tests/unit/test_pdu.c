@@ -1069,6 +1069,804 @@ test_names(void **state)
 	assert_string_equal(smpp_command_name(0x12345678), "0x12345678");
 }
 
+
+/* ---- the session (test mode: no socket) ------------------------------------------- */
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/bufferevent.h>
+#include <event2/buffer.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+static struct event_base *base;
+
+/* What the callbacks saw. */
+static struct {
+	int nmo, ndlr, nsubmit, nstate, bound;
+	char mo_text[512], mo_src[65];
+	uint8_t mo_ton, mo_npi, mo_dc;
+	uint64_t mo_ticket;
+	uint32_t mo_return;
+	char dlr_id[65], dlr_stat[16];
+	uint64_t submit_ref[64];
+	uint32_t submit_status[64];
+	char submit_id[64][65];
+	int stopped;
+} seen;
+
+static uint32_t
+cb_mo(void *arg, const struct smpp_mo *mo, uint64_t ticket)
+{
+	seen.nmo++;
+	snprintf(seen.mo_text, sizeof seen.mo_text, "%s", mo->text);
+	snprintf(seen.mo_src, sizeof seen.mo_src, "%s", mo->source_addr);
+	seen.mo_ton = mo->source_ton;
+	seen.mo_npi = mo->source_npi;
+	seen.mo_dc = mo->data_coding;
+	seen.mo_ticket = ticket;
+	assert_int_equal(strlen(mo->text), mo->text_len);
+	return seen.mo_return;
+}
+
+static void
+cb_submit(void *arg, uint64_t ref, uint32_t status, const char *message_id)
+{
+	int i = seen.nsubmit++ % 64;
+
+	seen.submit_ref[i] = ref;
+	seen.submit_status[i] = status;
+	snprintf(seen.submit_id[i], sizeof seen.submit_id[i], "%s", message_id ? message_id : "(null)");
+}
+
+static void
+cb_state(void *arg, int bound)
+{
+	seen.nstate++;
+	seen.bound = bound;
+}
+
+static void
+cb_dlr(void *arg, const char *message_id, const char *stat)
+{
+	seen.ndlr++;
+	snprintf(seen.dlr_id, sizeof seen.dlr_id, "%s", message_id);
+	snprintf(seen.dlr_stat, sizeof seen.dlr_stat, "%s", stat);
+}
+
+static void
+cb_stopped(void *arg)
+{
+	seen.stopped++;
+}
+
+static struct smpp_session_config scfg;
+static struct smpp_session_callbacks scbs;
+
+static void
+session_defaults(void)
+{
+	memset(&seen, 0, sizeof seen);
+	seen.mo_return = SMPP_MO_DEFER;
+	memset(&scfg, 0, sizeof scfg);
+	scfg.host = "127.0.0.1";
+	scfg.port = 1;
+	scfg.system_id = "rechargd";
+	scfg.password = "secret";
+	scfg.system_type = "";
+	scfg.address_range = "";
+	scfg.source_addr = "RECHRG";
+	scfg.source_ton = 5;
+	scfg.source_npi = 0;
+	scfg.enquire_link_s = 30;
+	scfg.dead_link_s = 90;
+	scfg.reconnect_max_s = 2;
+	scfg.window = 4;
+	scfg.response_timeout_s = 30;
+	scfg.submit_tps = 0;
+	memset(&scbs, 0, sizeof scbs);
+	scbs.mo_cb = cb_mo;
+	scbs.submit_cb = cb_submit;
+	scbs.state_cb = cb_state;
+	scbs.dlr_cb = cb_dlr;
+	if (base == NULL)
+		base = event_base_new();
+}
+
+/* What the session wrote, framed and decoded; pointers stay valid until the next call. */
+static struct smpp_pdu out_pdus[64];
+static uint8_t out_buf[256 * 1024];
+
+static int
+session_sent(struct smpp_session *ss, int conn)
+{
+	size_t n = smpp_session_sent_for_test(ss, conn, out_buf, sizeof out_buf), at = 0;
+	uint32_t len;
+	int k = 0;
+
+	while (at < n && k < 64) {
+		assert_int_equal(smpp_frame(out_buf + at, n - at, &len), 1);
+		assert_int_equal(smpp_decode(out_buf + at, len, &out_pdus[k]), 0);
+		at += len;
+		k++;
+	}
+	assert_int_equal(at, n);
+	return k;
+}
+
+static void
+feed(struct smpp_session *ss, int conn, int len, int expect)
+{
+	assert_true(len > 0);
+	assert_int_equal(smpp_session_feed_for_test(ss, conn, buf, (size_t)len), expect);
+}
+
+/* Runs the loop for ms milliseconds (timers of the session fire). */
+static void
+run_loop_ms(int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+static int
+build_submit_resp(uint32_t seq, uint32_t status, const char *id)
+{
+	struct smpp_build b;
+
+	smpp_build_start(&b, buf, sizeof buf, SMPP_SUBMIT_SM | SMPP_RESP_BIT, status, seq);
+	if (id != NULL)
+		smpp_build_cstr(&b, id);
+	return smpp_build_finish(&b);
+}
+
+static int
+build_header(uint32_t id, uint32_t status, uint32_t seq)
+{
+	struct smpp_build b;
+
+	smpp_build_start(&b, buf, sizeof buf, id, status, seq);
+	return smpp_build_finish(&b);
+}
+
+static void
+test_session_mo_deferred(void **state)
+{
+	struct smpp_session *ss;
+	struct smpp_build b;
+	uint64_t ticket;
+
+	session_defaults();
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+	assert_int_equal(seen.nstate, 1);
+	assert_int_equal(seen.bound, 1);
+	assert_true(smpp_session_is_bound(ss));
+	assert_true(smpp_session_can_submit(ss));
+
+	/* enquire_link is answered with its sequence */
+	feed(ss, 0, build_header(SMPP_ENQUIRE_LINK, 0, 900), 0);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.command_id, SMPP_ENQUIRE_LINK | SMPP_RESP_BIT);
+	assert_int_equal(out_pdus[0].h.sequence, 900);
+
+	/* a GSM MO, deferred, then answered */
+	feed(ss, 0, build_deliver("RC 9876543210 199 1234 \x1B\x65"), 0);
+	assert_int_equal(seen.nmo, 1);
+	assert_string_equal(seen.mo_text, "RC 9876543210 199 1234 €");
+	assert_string_equal(seen.mo_src, "919876543210");
+	assert_int_equal(seen.mo_ton, 1);
+	assert_int_equal(seen.mo_npi, 1);
+	assert_int_equal(session_sent(ss, 0), 0);
+	ticket = seen.mo_ticket;
+	assert_int_equal(ticket & 0xFFFFFFFFu, 42);
+	smpp_session_mo_answer(ss, ticket, ESME_ROK);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.command_id, SMPP_DELIVER_SM | SMPP_RESP_BIT);
+	assert_int_equal(out_pdus[0].h.sequence, 42);
+	assert_int_equal(out_pdus[0].h.status, ESME_ROK);
+
+	/* an answer for another generation is dropped */
+	smpp_session_mo_answer(ss, ticket + (1ull << 32), ESME_ROK);
+	assert_int_equal(session_sent(ss, 0), 0);
+
+	/* the caller cannot take it: answered at once */
+	seen.mo_return = ESME_RX_T_APPN;
+	feed(ss, 0, build_deliver("BAL 1234"), 0);
+	assert_int_equal(seen.nmo, 2);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.status, ESME_RX_T_APPN);
+
+	/* UCS-2 Hindi */
+	seen.mo_return = ESME_ROK;
+	build_deliver_prefix(&b, 43, 8, "\x09\x28\x09\x2E\x09\x38\x09\x4D\x09\x24\x09\x47", 12);
+	feed(ss, 0, smpp_build_finish(&b), 0);
+	assert_string_equal(seen.mo_text, "नमस्ते");
+	assert_int_equal(seen.mo_dc, 8);
+	assert_int_equal(session_sent(ss, 0), 1);
+
+	/* a UDH is stripped */
+	build_deliver_prefix(&b, 44, 0, "\x05\x00\x03\x11\x02\x01" "BAL", 9);
+	buf[16 + 1 + 2 + 13 + 2 + 6] = 0x40;	/* esm_class */
+	feed(ss, 0, smpp_build_finish(&b), 0);
+	assert_string_equal(seen.mo_text, "BAL");
+	session_sent(ss, 0);
+
+	/* a data_sm MO is answered with data_sm_resp */
+	seen.mo_return = SMPP_MO_DEFER;
+	smpp_build_start(&b, buf, sizeof buf, SMPP_DATA_SM, 0, 45);
+	smpp_build_cstr(&b, "");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "919876543210");
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_cstr(&b, "56789");
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 1);
+	smpp_build_tlv(&b, SMPP_TLV_MESSAGE_PAYLOAD, "HELP", 4);
+	feed(ss, 0, smpp_build_finish(&b), 0);
+	assert_string_equal(seen.mo_text, "HELP");
+	smpp_session_mo_answer(ss, seen.mo_ticket, ESME_ROK);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.command_id, SMPP_DATA_SM | SMPP_RESP_BIT);
+	assert_int_equal(out_pdus[0].h.sequence, 45);
+	smpp_session_free(ss);
+}
+
+static void
+test_session_dlr(void **state)
+{
+	struct smpp_session *ss;
+	struct smpp_build b;
+	const char *t = "id:0A1B2C3D sub:001 dlvrd:001 submit date:2611292115 done date:2611292116 "
+	    "stat:DELIVRD err:000 text:stat:FAKE";
+	uint8_t st = 5;
+
+	session_defaults();
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+	build_deliver_prefix(&b, 50, 0, t, (uint8_t)strlen(t));
+	buf[16 + 1 + 2 + 13 + 2 + 6] = 0x04;
+	feed(ss, 0, smpp_build_finish(&b), 0);
+	assert_int_equal(seen.nmo, 0);
+	assert_int_equal(seen.ndlr, 1);
+	assert_string_equal(seen.dlr_id, "0A1B2C3D");
+	assert_string_equal(seen.dlr_stat, "DELIVRD");
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.status, ESME_ROK);
+	assert_int_equal(out_pdus[0].h.sequence, 50);
+
+	/* TLV form, no text */
+	build_deliver_prefix(&b, 51, 0, NULL, 0);
+	smpp_build_tlv(&b, SMPP_TLV_RECEIPTED_MESSAGE_ID, "12345", 6);
+	smpp_build_tlv(&b, SMPP_TLV_MESSAGE_STATE, &st, 1);
+	buf[16 + 1 + 2 + 13 + 2 + 6] = 0x04;
+	feed(ss, 0, smpp_build_finish(&b), 0);
+	assert_int_equal(seen.ndlr, 2);
+	assert_string_equal(seen.dlr_id, "12345");
+	assert_string_equal(seen.dlr_stat, "UNDELIV");
+	assert_int_equal(seen.nmo, 0);
+	assert_int_equal(session_sent(ss, 0), 1);
+	smpp_session_free(ss);
+}
+
+static void
+test_session_bad_input(void **state)
+{
+	struct smpp_session *ss;
+	struct smpp_build b;
+
+	session_defaults();
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+
+	/* malformed deliver_sm: its resp carries the decode status; the link stays */
+	smpp_build_start(&b, buf, sizeof buf, SMPP_DELIVER_SM, 0, 60);
+	smpp_build_cstr(&b, "");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "123456789012345678901");
+	feed(ss, 0, smpp_build_finish(&b), 0);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.command_id, SMPP_DELIVER_SM | SMPP_RESP_BIT);
+	assert_int_equal(out_pdus[0].h.status, ESME_RINVSRCADR);
+	assert_int_equal(seen.nmo, 0);
+
+	/* unknown command: generic_nack */
+	smpp_build_start(&b, buf, sizeof buf, 0x00000104, 0, 61);
+	feed(ss, 0, smpp_build_finish(&b), 0);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.command_id, SMPP_GENERIC_NACK);
+	assert_int_equal(out_pdus[0].h.status, ESME_RINVCMDID);
+	assert_int_equal(out_pdus[0].h.sequence, 61);
+
+	/* a submit_sm from the SMSC is not ours to serve */
+	feed(ss, 0, build_header(SMPP_SUBMIT_SM, 0, 62), 0);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.command_id, SMPP_GENERIC_NACK);
+
+	/* sequence 0 (libsmpp34 cannot encode it): answered raw */
+	feed(ss, 0, build_header(SMPP_ENQUIRE_LINK, 0, 0), 0);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.command_id, SMPP_ENQUIRE_LINK | SMPP_RESP_BIT);
+	assert_int_equal(out_pdus[0].h.sequence, 0);
+
+	/* two PDUs in one read, then half of a third */
+	{
+		int a = build_header(SMPP_ENQUIRE_LINK, 0, 70), k;
+		uint8_t two[48];
+
+		memcpy(two, buf, 16);
+		build_header(SMPP_ENQUIRE_LINK, 0, 71);
+		memcpy(two + 16, buf, 16);
+		build_header(SMPP_ENQUIRE_LINK, 0, 72);
+		memcpy(two + 32, buf, 16);
+		assert_int_equal(smpp_session_feed_for_test(ss, 0, two, 40), 0);
+		k = session_sent(ss, 0);
+		assert_int_equal(k, 2);
+		assert_int_equal(smpp_session_feed_for_test(ss, 0, two + 40, 8), 0);
+		assert_int_equal(session_sent(ss, 0), 1);
+		assert_int_equal(out_pdus[0].h.sequence, 72);
+		(void)a;
+	}
+
+	/* an impossible command_length drops the link */
+	memcpy(buf, "\x00\x00\x00\x05\x00\x00\x00\x15", 8);
+	assert_int_equal(smpp_session_feed_for_test(ss, 0, buf, 8), -1);
+	assert_int_equal(seen.bound, 0);
+	assert_false(smpp_session_is_bound(ss));
+	assert_int_equal(smpp_session_feed_for_test(ss, 0, buf, 8), -1);
+	smpp_session_free(ss);
+}
+
+static void
+test_session_submit(void **state)
+{
+	struct smpp_session *ss;
+	char text[400];
+	uint32_t s1, s2;
+
+	session_defaults();
+	scfg.request_dlr = 1;
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+
+	assert_int_equal(smpp_session_submit(ss, 7, "919876543210", 1, 1, "Recharge done"), 0);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.command_id, SMPP_SUBMIT_SM);
+	assert_string_equal(out_pdus[0].source_addr, "RECHRG");
+	assert_int_equal(out_pdus[0].source_addr_ton, 5);
+	assert_string_equal(out_pdus[0].destination_addr, "919876543210");
+	assert_int_equal(out_pdus[0].dest_addr_ton, 1);
+	assert_int_equal(out_pdus[0].registered_delivery, 1);
+	assert_int_equal(out_pdus[0].esm_class, 0);
+	assert_int_equal(out_pdus[0].sm_length, 13);
+	s1 = out_pdus[0].h.sequence;
+	feed(ss, 0, build_submit_resp(s1, 0, "MSG1"), 0);
+	assert_int_equal(seen.nsubmit, 1);
+	assert_int_equal(seen.submit_ref[0], 7);
+	assert_int_equal(seen.submit_status[0], ESME_ROK);
+	assert_string_equal(seen.submit_id[0], "MSG1");
+
+	/* 300 characters: two UDH parts, one ref, complete when both are answered */
+	memset(text, 'a', 300);
+	text[300] = '\0';
+	assert_int_equal(smpp_session_submit(ss, 8, "919876543210", 1, 1, text), 0);
+	assert_int_equal(session_sent(ss, 0), 2);
+	assert_int_equal(out_pdus[0].esm_class, 0x40);
+	assert_int_equal(out_pdus[1].esm_class, 0x40);
+	assert_int_equal(out_pdus[0].sm_length, 6 + 153);
+	assert_int_equal(out_pdus[1].sm_length, 6 + 147);
+	assert_memory_equal(out_pdus[0].short_message, "\x05\x00\x03", 3);
+	assert_int_equal(out_pdus[0].short_message[3], out_pdus[1].short_message[3]);
+	assert_int_equal(out_pdus[0].short_message[4], 2);
+	assert_int_equal(out_pdus[0].short_message[5], 1);
+	assert_int_equal(out_pdus[1].short_message[5], 2);
+	s1 = out_pdus[0].h.sequence;
+	s2 = out_pdus[1].h.sequence;
+	feed(ss, 0, build_submit_resp(s2, 0, "P2"), 0);
+	assert_int_equal(seen.nsubmit, 1);
+	feed(ss, 0, build_submit_resp(s1, 0, "P1"), 0);
+	assert_int_equal(seen.nsubmit, 2);
+	assert_int_equal(seen.submit_ref[1], 8);
+	assert_int_equal(seen.submit_status[1], ESME_ROK);
+	assert_string_equal(seen.submit_id[1], "P1");
+
+	/* a late or unknown answer changes nothing */
+	feed(ss, 0, build_submit_resp(s1, 0, "again"), 0);
+	assert_int_equal(seen.nsubmit, 2);
+
+	/* refused: the status goes to the caller, the other part is dropped */
+	assert_int_equal(smpp_session_submit(ss, 9, "919876543210", 1, 1, text), 0);
+	assert_int_equal(session_sent(ss, 0), 2);
+	feed(ss, 0, build_submit_resp(out_pdus[0].h.sequence, ESME_RINVDSTADR, NULL), 0);
+	assert_int_equal(seen.nsubmit, 3);
+	assert_int_equal(seen.submit_ref[2], 9);
+	assert_int_equal(seen.submit_status[2], ESME_RINVDSTADR);
+	assert_string_equal(seen.submit_id[2], "(null)");
+	feed(ss, 0, build_submit_resp(out_pdus[1].h.sequence, 0, "late"), 0);
+	assert_int_equal(seen.nsubmit, 3);
+
+	/* UCS-2 text */
+	assert_int_equal(smpp_session_submit(ss, 10, "919876543210", 1, 1, "रिचार्ज सफल"), 0);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].data_coding, 8);
+	feed(ss, 0, build_submit_resp(out_pdus[0].h.sequence, 0, "U1"), 0);
+
+	/* not encodable: bad UTF-8, dest too long, TON out of range */
+	assert_int_equal(smpp_session_submit(ss, 11, "919876543210", 1, 1, "\xC0\x80"), -1);
+	assert_int_equal(smpp_session_submit(ss, 11, "123456789012345678901", 1, 1, "x"), -1);
+	assert_int_equal(smpp_session_submit(ss, 11, "919876543210", 9, 1, "x"), -1);
+	assert_int_equal(session_sent(ss, 0), 0);
+	smpp_session_free(ss);
+}
+
+static void
+test_session_payload_mode(void **state)
+{
+	struct smpp_session *ss;
+	char text[400];
+
+	session_defaults();
+	scfg.long_sms_payload = 1;
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+	memset(text, 'b', 300);
+	text[300] = '\0';
+	assert_int_equal(smpp_session_submit(ss, 1, "919876543210", 1, 1, text), 0);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].sm_length, 0);
+	assert_true(out_pdus[0].has_message_payload);
+	assert_int_equal(out_pdus[0].message_payload_len, 300);
+	smpp_session_free(ss);
+}
+
+static void
+test_session_window_and_link_lost(void **state)
+{
+	struct smpp_session *ss;
+
+	session_defaults();
+	scfg.window = 2;
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+	assert_int_equal(smpp_session_submit(ss, 1, "919876543210", 1, 1, "one"), 0);
+	assert_int_equal(smpp_session_submit(ss, 2, "919876543210", 1, 1, "two"), 0);
+	assert_false(smpp_session_can_submit(ss));
+	assert_int_equal(smpp_session_submit(ss, 3, "919876543210", 1, 1, "three"), -1);
+	assert_int_equal(session_sent(ss, 0), 2);
+
+	/* the SMSC unbinds: unbind_resp, then every outstanding ref is lost */
+	feed(ss, 0, build_header(SMPP_UNBIND, 0, 5), -1);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.command_id, SMPP_UNBIND | SMPP_RESP_BIT);
+	assert_int_equal(out_pdus[0].h.sequence, 5);
+	assert_int_equal(seen.nsubmit, 2);
+	assert_int_equal(seen.submit_status[0], SMPP_STATUS_LINK_LOST);
+	assert_int_equal(seen.submit_status[1], SMPP_STATUS_LINK_LOST);
+	assert_int_equal(seen.submit_ref[0] + seen.submit_ref[1], 3);
+	assert_int_equal(seen.bound, 0);
+	assert_false(smpp_session_can_submit(ss));
+	assert_int_equal(smpp_session_submit(ss, 4, "919876543210", 1, 1, "four"), -1);
+	smpp_session_free(ss);
+}
+
+static void
+test_session_throttled(void **state)
+{
+	struct smpp_session *ss;
+	uint32_t seq;
+
+	session_defaults();
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+	assert_int_equal(smpp_session_submit(ss, 1, "919876543210", 1, 1, "hello"), 0);
+	assert_int_equal(session_sent(ss, 0), 1);
+	seq = out_pdus[0].h.sequence;
+	feed(ss, 0, build_submit_resp(seq, ESME_RTHROTTLED, NULL), 0);
+	assert_int_equal(seen.nsubmit, 0);
+	/* paused: a new message waits too */
+	assert_int_equal(smpp_session_submit(ss, 2, "919876543210", 1, 1, "world"), 0);
+	assert_int_equal(session_sent(ss, 0), 0);
+	run_loop_ms(1300);
+	assert_int_equal(session_sent(ss, 0), 2);
+	assert_memory_equal(out_pdus[0].short_message, "hello", 5);
+	assert_int_not_equal(out_pdus[0].h.sequence, seq);
+	assert_memory_equal(out_pdus[1].short_message, "world", 5);
+	feed(ss, 0, build_submit_resp(out_pdus[0].h.sequence, ESME_RMSGQFUL, NULL), 0);
+	feed(ss, 0, build_submit_resp(out_pdus[1].h.sequence, 0, "W"), 0);
+	assert_int_equal(seen.nsubmit, 1);
+	assert_int_equal(seen.submit_ref[0], 2);
+	/* the pause doubled: 2 s */
+	run_loop_ms(1500);
+	assert_int_equal(session_sent(ss, 0), 0);
+	run_loop_ms(700);
+	assert_int_equal(session_sent(ss, 0), 1);
+	feed(ss, 0, build_submit_resp(out_pdus[0].h.sequence, 0, "H"), 0);
+	assert_int_equal(seen.nsubmit, 2);
+	assert_int_equal(seen.submit_ref[1], 1);
+	assert_string_equal(seen.submit_id[1], "H");
+	smpp_session_free(ss);
+}
+
+static void
+test_session_tps(void **state)
+{
+	struct smpp_session *ss;
+	int i, total;
+
+	session_defaults();
+	scfg.window = 10;
+	scfg.submit_tps = 4;
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(smpp_session_submit(ss, (uint64_t)i, "919876543210", 1, 1, "x"), 0);
+	total = session_sent(ss, 0);
+	assert_int_equal(total, 1);
+	run_loop_ms(600);
+	total += session_sent(ss, 0);
+	/* 1 at once, then 4 per second: about 3 more in 0.6 s */
+	assert_true(total >= 3 && total <= 4);
+	run_loop_ms(700);
+	total += session_sent(ss, 0);
+	assert_int_equal(total, 6);
+	smpp_session_free(ss);
+}
+
+static void
+test_session_response_timeout(void **state)
+{
+	struct smpp_session *ss;
+
+	session_defaults();
+	scfg.response_timeout_s = 1;
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+	assert_int_equal(smpp_session_submit(ss, 1, "919876543210", 1, 1, "x"), 0);
+	smpp_session_tick_for_test(ss);
+	assert_true(smpp_session_is_bound(ss));
+	usleep(1100 * 1000);
+	smpp_session_tick_for_test(ss);
+	assert_false(smpp_session_is_bound(ss));
+	assert_int_equal(seen.nsubmit, 1);
+	assert_int_equal(seen.submit_status[0], SMPP_STATUS_LINK_LOST);
+	smpp_session_free(ss);
+}
+
+static void
+test_session_enquire_and_dead(void **state)
+{
+	struct smpp_session *ss;
+
+	session_defaults();
+	scfg.enquire_link_s = 1;
+	scfg.dead_link_s = 2;
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+	usleep(1050 * 1000);
+	smpp_session_tick_for_test(ss);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.command_id, SMPP_ENQUIRE_LINK);
+	feed(ss, 0, build_header(SMPP_ENQUIRE_LINK | SMPP_RESP_BIT, 0, out_pdus[0].h.sequence), 0);
+	/* then silence */
+	usleep(2100 * 1000);
+	smpp_session_tick_for_test(ss);
+	assert_false(smpp_session_is_bound(ss));
+	smpp_session_free(ss);
+}
+
+static void
+test_session_stop(void **state)
+{
+	struct smpp_session *ss;
+
+	session_defaults();
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+	feed(ss, 0, build_deliver("BAL 1234"), 0);
+	assert_int_equal(seen.nmo, 1);
+	smpp_session_stop(ss, cb_stopped, NULL);
+	assert_false(smpp_session_can_submit(ss));
+	/* the owed answer first, then unbind */
+	assert_int_equal(session_sent(ss, 0), 0);
+	assert_int_equal(seen.stopped, 0);
+	/* while stopping, a new MO is refused for redelivery */
+	feed(ss, 0, build_deliver("BAL 9999"), 0);
+	assert_int_equal(seen.nmo, 1);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.status, ESME_RX_T_APPN);
+	smpp_session_mo_answer(ss, seen.mo_ticket, ESME_ROK);
+	assert_int_equal(session_sent(ss, 0), 2);
+	assert_int_equal(out_pdus[0].h.command_id, SMPP_DELIVER_SM | SMPP_RESP_BIT);
+	assert_int_equal(out_pdus[0].h.status, ESME_ROK);
+	assert_int_equal(out_pdus[1].h.command_id, SMPP_UNBIND);
+	assert_int_equal(seen.stopped, 1);
+	smpp_session_free(ss);
+
+	/* stop when not bound: done at once */
+	session_defaults();
+	ss = smpp_session_new(base, &scfg, &scbs);
+	smpp_session_stop(ss, cb_stopped, NULL);
+	assert_int_equal(seen.stopped, 1);
+	smpp_session_free(ss);
+	smpp_session_free(NULL);
+}
+
+static void
+test_session_tx_rx(void **state)
+{
+	struct smpp_session *ss;
+
+	session_defaults();
+	scfg.bind_tx_rx = 1;
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+	assert_true(smpp_session_is_bound(ss));
+	/* MOs arrive on the receiver */
+	feed(ss, 1, build_deliver("BAL 1234"), 0);
+	assert_int_equal(seen.nmo, 1);
+	smpp_session_mo_answer(ss, seen.mo_ticket, ESME_ROK);
+	assert_int_equal(session_sent(ss, 1), 1);
+	assert_int_equal(out_pdus[0].h.command_id, SMPP_DELIVER_SM | SMPP_RESP_BIT);
+	/* not on the transmitter */
+	feed(ss, 0, build_deliver("BAL 1234"), 0);
+	assert_int_equal(seen.nmo, 1);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.status, ESME_RINVBNDSTS);
+	/* submits go on the transmitter */
+	assert_int_equal(smpp_session_submit(ss, 1, "919876543210", 1, 1, "x"), 0);
+	assert_int_equal(session_sent(ss, 1), 0);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.command_id, SMPP_SUBMIT_SM);
+	/* one side dropping takes both */
+	feed(ss, 1, build_header(SMPP_UNBIND, 0, 3), -1);
+	assert_int_equal(seen.nsubmit, 1);
+	assert_int_equal(seen.submit_status[0], SMPP_STATUS_LINK_LOST);
+	assert_int_equal(smpp_session_feed_for_test(ss, 0, buf, 16), -1);
+	smpp_session_free(ss);
+}
+
+/* ---- the session over a real socket: a scripted SMSC on loopback ------------------- */
+
+static struct {
+	int accepts, binds, submits, unbind_resps;
+	struct bufferevent *bev;
+} smsc;
+
+static void
+smsc_send(struct bufferevent *bev, int len)
+{
+	bufferevent_write(bev, buf, (size_t)len);
+}
+
+static void
+smsc_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *input = bufferevent_get_input(bev);
+	uint8_t pdu_buf[4096];
+	struct smpp_pdu p;
+	uint32_t n;
+
+	for (;;) {
+		size_t avail = evbuffer_get_length(input);
+		uint8_t hdr[4];
+
+		if (avail < 4)
+			return;
+		evbuffer_copyout(input, hdr, 4);
+		if (smpp_frame(hdr, avail, &n) != 1)
+			return;
+		assert_true(n <= sizeof pdu_buf);
+		evbuffer_remove(input, pdu_buf, n);
+		assert_int_equal(smpp_decode(pdu_buf, n, &p), 0);
+		switch (p.h.command_id) {
+		case SMPP_BIND_TRANSCEIVER:
+			assert_string_equal(p.system_id, "rechargd");
+			assert_string_equal(p.password, "secret");
+			/* the first bind is refused header-only, as real SMSCs do */
+			if (smsc.binds++ == 0) {
+				smsc_send(bev, build_header(SMPP_BIND_TRANSCEIVER | SMPP_RESP_BIT,
+				    ESME_RBINDFAIL, p.h.sequence));
+			} else {
+				struct smpp_build b;
+
+				smpp_build_start(&b, buf, sizeof buf,
+				    SMPP_BIND_TRANSCEIVER | SMPP_RESP_BIT, 0, p.h.sequence);
+				smpp_build_cstr(&b, "SIM");
+				smsc_send(bev, smpp_build_finish(&b));
+			}
+			break;
+		case SMPP_SUBMIT_SM:
+			smsc.submits++;
+			smsc_send(bev, build_submit_resp(p.h.sequence, 0, "S1"));
+			/* then the SMSC unbinds */
+			smsc_send(bev, build_header(SMPP_UNBIND, 0, 77));
+			break;
+		case SMPP_UNBIND | SMPP_RESP_BIT:
+			assert_int_equal(p.h.sequence, 77);
+			smsc.unbind_resps++;
+			break;
+		case SMPP_ENQUIRE_LINK:
+			smsc_send(bev, build_header(SMPP_ENQUIRE_LINK | SMPP_RESP_BIT, 0, p.h.sequence));
+			break;
+		case SMPP_UNBIND:
+			smsc_send(bev, build_header(SMPP_UNBIND | SMPP_RESP_BIT, 0, p.h.sequence));
+			break;
+		}
+	}
+}
+
+static void
+smsc_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (smsc.bev == bev)
+			smsc.bev = NULL;
+		bufferevent_free(bev);
+	}
+}
+
+static void
+smsc_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
+    void *arg)
+{
+	struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+
+	smsc.accepts++;
+	smsc.bev = bev;
+	bufferevent_setcb(bev, smsc_read_cb, NULL, smsc_event_cb, NULL);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+static struct smpp_session *tcp_session;
+
+/* Once bound the second time (after the SMSC's unbind), stop the session. */
+static void
+cb_state_tcp(void *arg, int bound)
+{
+	cb_state(arg, bound);
+	if (bound && seen.nstate == 1)
+		assert_int_equal(smpp_session_submit(tcp_session, 99, "919876543210", 1, 1, "hi"), 0);
+	if (bound && seen.nstate == 3)
+		smpp_session_stop(tcp_session, cb_stopped, NULL);
+}
+
+static void
+test_session_tcp(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof sin;
+	struct evconnlistener *l;
+	int i;
+
+	session_defaults();
+	memset(&smsc, 0, sizeof smsc);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = evconnlistener_new_bind(base, smsc_accept_cb, NULL, LEV_OPT_CLOSE_ON_FREE |
+	    LEV_OPT_REUSEABLE, 16, (struct sockaddr *)&sin, sizeof sin);
+	assert_non_null(l);
+	getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&sin, &slen);
+	scfg.port = ntohs(sin.sin_port);
+	scfg.reconnect_max_s = 1;
+	scbs.state_cb = cb_state_tcp;
+	tcp_session = smpp_session_new(base, &scfg, &scbs);
+	assert_false(smpp_session_is_bound(tcp_session));
+	for (i = 0; i < 60 && seen.stopped == 0; i++)
+		run_loop_ms(100);
+	/* refused once, bound, submit answered, unbound by the SMSC, bound again, stopped */
+	assert_int_equal(seen.stopped, 1);
+	assert_int_equal(smsc.binds, 3);
+	assert_int_equal(smsc.accepts, 3);
+	assert_int_equal(smsc.submits, 1);
+	assert_int_equal(smsc.unbind_resps, 1);
+	assert_int_equal(seen.nsubmit, 1);
+	assert_int_equal(seen.submit_ref[0], 99);
+	assert_int_equal(seen.submit_status[0], ESME_ROK);
+	assert_string_equal(seen.submit_id[0], "S1");
+	assert_int_equal(seen.nstate, 4);	/* up, down (SMSC unbind), up, down (stop) */
+	smpp_session_free(tcp_session);
+	run_loop_ms(50);
+	if (smsc.bev != NULL)
+		bufferevent_free(smsc.bev);
+	evconnlistener_free(l);
+}
+
 int
 main(void)
 {
@@ -1100,6 +1898,19 @@ main(void)
 		cmocka_unit_test(test_encode_other),
 		cmocka_unit_test(test_encode_refusals),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_session_mo_deferred),
+		cmocka_unit_test(test_session_dlr),
+		cmocka_unit_test(test_session_bad_input),
+		cmocka_unit_test(test_session_submit),
+		cmocka_unit_test(test_session_payload_mode),
+		cmocka_unit_test(test_session_window_and_link_lost),
+		cmocka_unit_test(test_session_throttled),
+		cmocka_unit_test(test_session_tps),
+		cmocka_unit_test(test_session_response_timeout),
+		cmocka_unit_test(test_session_enquire_and_dead),
+		cmocka_unit_test(test_session_stop),
+		cmocka_unit_test(test_session_tx_rx),
+		cmocka_unit_test(test_session_tcp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
