@@ -493,13 +493,15 @@ sms_submit_cb(void *arg, uint64_t ref, uint32_t status, const char *message_id)
 	int64_t id = (int64_t)ref;
 
 	sms_inflight_remove(c, id);
-	if (status == SMPP_STATUS_LINK_LOST)
-		return;               /* still queued: sent again after the next bind */
 	if (batch_join(c->batch) != 0) {
 		log_warn("outbox %lld: cannot record the SMSC's answer now", (long long)id);
 		return;
 	}
-	if (status == ESME_ROK) {
+	if (status == SMPP_STATUS_LINK_LOST) {
+		/* still queued: sent again after the next bind */
+		if (db_sms_out_attempt(db, id) != 0)
+			log_error("outbox %lld: %s", (long long)id, db_error(db));
+	} else if (status == ESME_ROK) {
 		if (db_sms_out_sent(db, id, message_id ? message_id : "") != 0)
 			log_error("outbox %lld: %s", (long long)id, db_error(db));
 	} else {
@@ -525,7 +527,13 @@ sms_state_cb(void *arg, int bound)
 static void
 sms_dlr_cb(void *arg, const char *message_id, const char *stat)
 {
-	log_debug("delivery receipt for %s: %s", message_id, stat);
+	struct sms_channel *c = arg;
+	int rc;
+
+	if (batch_join(c->batch) != 0)
+		return;       /* a receipt is information, not money: not worth a retry */
+	rc = db_sms_out_dlr(batch_db(c->batch), message_id, stat);
+	log_debug("delivery receipt for %s: %s%s", message_id, stat, rc == 1 ? "" : " (no such reply)");
 }
 
 /* ---- life cycle ---------------------------------------------------------------------------- */

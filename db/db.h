@@ -213,6 +213,9 @@ int db_sms_out_queued(struct db *db, int64_t after, struct db_sms_out *out, int 
 int db_sms_out_sent(struct db *db, int64_t id, const char *message_id);
 int db_sms_out_failed(struct db *db, int64_t id, const char *error);
 int db_sms_out_attempt(struct db *db, int64_t id);
+/* Records a delivery receipt's state on the row with that message id, trying its hex
+ * and decimal spellings; 1 matched, 0 not, -1 error. */
+int db_sms_out_dlr(struct db *db, const char *message_id, const char *stat);
 /* 1 when msisdn has not been told "not registered" on day (YYYY-MM-DD); records it. */
 int db_unregistered_claim(struct db *db, const char *msisdn, const char *day);
 

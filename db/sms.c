@@ -1,5 +1,6 @@
 /* db/sms.c: the durable inbox (stored before deliver_sm_resp) and outbox (stored
  * before submit_sm, kept until the SMSC accepts). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "db/internal.h"
@@ -125,7 +126,8 @@ int
 db_sms_out_sent(struct db *db, int64_t id, const char *message_id)
 {
 	static const char sql[] =
-	    "UPDATE sms_out SET state = 'sent', message_id = ?2, sent_at = ?3 WHERE id = ?1";
+	    "UPDATE sms_out SET state = 'sent', message_id = ?2, sent_at = ?3, attempts = attempts + 1"
+	    " WHERE id = ?1";
 	sqlite3_stmt *st = db_stmt(db, sql);
 
 	if (st == NULL)
@@ -139,7 +141,8 @@ db_sms_out_sent(struct db *db, int64_t id, const char *message_id)
 int
 db_sms_out_failed(struct db *db, int64_t id, const char *error)
 {
-	static const char sql[] = "UPDATE sms_out SET state = 'failed', last_error = ?2 WHERE id = ?1";
+	static const char sql[] =
+	    "UPDATE sms_out SET state = 'failed', last_error = ?2, attempts = attempts + 1 WHERE id = ?1";
 	sqlite3_stmt *st = db_stmt(db, sql);
 
 	if (st == NULL)
@@ -176,4 +179,48 @@ db_unregistered_claim(struct db *db, const char *msisdn, const char *day)
 	if (db_exec_stmt(db, st, "unregistered claim") != 0)
 		return -1;
 	return sqlite3_changes(db->sql) == 1 ? 1 : 0;
+}
+
+/* Tries one spelling of a message id; 1 when a row took the receipt. */
+static int
+db_sms_out_dlr_one(struct db *db, const char *message_id, const char *stat)
+{
+	static const char sql[] = "UPDATE sms_out SET dlr_state = ?2 WHERE message_id = ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, stat, -1, SQLITE_STATIC);
+	if (db_exec_stmt(db, st, "sms_out dlr") != 0)
+		return -1;
+	return sqlite3_changes(db->sql) > 0;
+}
+
+int
+db_sms_out_dlr(struct db *db, const char *message_id, const char *stat)
+{
+	char alt[32];
+	char *end;
+	int rc = db_sms_out_dlr_one(db, message_id, stat);
+
+	if (rc != 0 || *message_id == '\0' || strlen(message_id) > 16)
+		return rc;
+	/* SMSCs quote an id in hex in submit_sm_resp and in decimal in the receipt, or
+	 * the other way round */
+	unsigned long long v = strtoull(message_id, &end, 10);
+	if (*end == '\0') {
+		snprintf(alt, sizeof alt, "%llx", v);
+		if ((rc = db_sms_out_dlr_one(db, alt, stat)) != 0)
+			return rc;
+		snprintf(alt, sizeof alt, "%llX", v);
+		if ((rc = db_sms_out_dlr_one(db, alt, stat)) != 0)
+			return rc;
+	}
+	v = strtoull(message_id, &end, 16);
+	if (*end == '\0') {
+		snprintf(alt, sizeof alt, "%llu", v);
+		return db_sms_out_dlr_one(db, alt, stat);
+	}
+	return 0;
 }

@@ -85,6 +85,8 @@ check "wallet equals the last reply (Rs9701.00)" \
 	test "$(sql "SELECT balance FROM accounts WHERE name = 'wallet:$A'")" = 970100
 check "every MO stored once and processed (6)" \
 	test "$(sql "SELECT count(*) || '/' || count(processed_at) FROM sms_in")" = 6/6
+check "the receipt is recorded on the reply it names (DELIVRD)" \
+	test "$(sql "SELECT count(*) FROM sms_out WHERE dlr_state = 'DELIVRD'")" -ge 1
 check "the receipt was not taken for an MO" test "$(sql "SELECT count(*) FROM sms_in WHERE text LIKE 'id:%'")" = 0
 check "every sms_out row (5 replies) is state 'sent'" \
 	test "$(sql "SELECT count(*) FROM sms_out WHERE state <> 'sent'")/$(sql "SELECT count(*) FROM sms_out")" = 0/5
