@@ -241,6 +241,7 @@ check "--no-redeliver: lost MO fails wait_mo_resps" has '^FAIL line 5: wait_mo_r
 sim_run burst 'wait_bound 10
 burst 500 919800000001 RC 98%08d AIRTEL 10
 wait_mo_resps 30
+sleep 1500
 mo_status '"$D"'/burst.txt' -- echo
 check "burst of 500 through the window, all answered" bash -c "[ $RC -eq 0 ] && grep -q '^MO_RESPS n=500 ok=500 failed=0' '$OUT'"
 check "burst substitutes %08d" grep -qx '500 0x00000000 RC 9800000499 AIRTEL 10' "$D/burst.txt"
