@@ -93,8 +93,9 @@ sim() {
 }
 
 # rd_start [-v...]: the daemon, logging to its own file
+# RECHARGD_WRAPPER runs the daemon under a tool (valgrind); rd_stop reports its verdict.
 rd_start() {
-	"$RECHARGD" -c "$T_CONF" "$@" >>"$T_DIR/rechargd.log" 2>&1 &
+	${RECHARGD_WRAPPER:-} "$RECHARGD" -c "$T_CONF" "$@" >>"$T_DIR/rechargd.log" 2>&1 &
 	T_RD_PID=$!
 	T_PIDS="$T_PIDS $T_RD_PID"
 }
@@ -102,10 +103,13 @@ rd_start() {
 rd_stop() {
 	[ -n "${T_RD_PID:-}" ] || return 0
 	kill -TERM "$T_RD_PID" 2>/dev/null
-	for _ in $(seq 1 150); do kill -0 "$T_RD_PID" 2>/dev/null || break; sleep 0.1; done
+	for _ in $(seq 1 300); do kill -0 "$T_RD_PID" 2>/dev/null || break; sleep 0.1; done
 	wait "$T_RD_PID" 2>/dev/null
 	T_RD_RC=$?
 	T_RD_PID=""
+	if [ -n "${RECHARGD_WRAPPER:-}" ]; then
+		check "clean under ${RECHARGD_WRAPPER%% *} (exit $T_RD_RC)" test "$T_RD_RC" -eq 0
+	fi
 	return 0
 }
 
