@@ -30,8 +30,8 @@ pending_reply_s = 5
 [provider.sim]
 type = sim
 latency_ms = 400
-success_pct = 95
-pending_pct = 5
+success_pct = 100
+pending_pct = 10
 pending_settle_ms = 8000
 CONF
 fi
