@@ -372,7 +372,7 @@ sms_channel_recover(struct sms_channel *c)
 
 /* ---- transactions that started as SMS ----------------------------------------------- */
 
-static void
+static int
 sms_txn_cb(void *arg, const struct db_txn *t, enum engine_event ev, int64_t balance)
 {
 	struct sms_channel *c = arg;
@@ -380,14 +380,17 @@ sms_txn_cb(void *arg, const struct db_txn *t, enum engine_event ev, int64_t bala
 	char reply[512];
 
 	if (strcmp(t->channel, "sms") != 0 || t->reply_to[0] == '\0')
-		return;
+		return 0;
 	if (ev == ENGINE_EVENT_PENDING && t->notified[0] != '\0')
-		return;                   /* told PENDING already */
+		return 0;                 /* told PENDING already */
 	sms_render_txn(reply, sizeof reply, t, balance, ev == ENGINE_EVENT_PENDING);
 	if (db_sms_out_add(db, t->reply_to, t->reply_ton, t->reply_npi, reply, 0, t->id) < 0 ||
-	    db_txn_set_notified(db, t->id, ev == ENGINE_EVENT_PENDING ? DB_STATE_PENDING : t->state) != 0)
+	    db_txn_set_notified(db, t->id, ev == ENGINE_EVENT_PENDING ? DB_STATE_PENDING : t->state) != 0) {
 		log_error("cannot queue the reply for TXN%09lld: %s", (long long)t->id, db_error(db));
+		return -1;
+	}
 	sms_pump_after_commit(c);
+	return 0;
 }
 
 /* A PENDING reply for SMS recharges not settled within pending_reply_s. */
@@ -401,7 +404,7 @@ sms_sweep_one(void *arg, const struct db_txn *t)
 	    t->created_at > clock_now_ms() - (int64_t)c->cfg->pending_reply_s * 1000)
 		return;
 	if (db_retailer_get(batch_db(c->batch), t->retailer_id, &r) == 1)
-		sms_txn_cb(c, t, ENGINE_EVENT_PENDING, r.balance);
+		(void)sms_txn_cb(c, t, ENGINE_EVENT_PENDING, r.balance);
 }
 
 static void

@@ -323,15 +323,14 @@ engine_dispatch_cb(void *arg, int committed)
 /* ---- settlement ------------------------------------------------------------------------ */
 
 static void engine_settle_retry_cb(evutil_socket_t fd, short what, void *arg);
+static void engine_settle_apply(struct engine *e, struct engine_flight *f);
 
 /* Storage was unavailable: try the same settlement again shortly, never drop it. */
 static void
-engine_settle_later(struct engine *e, struct engine_flight *f, const char *state, int code)
+engine_settle_later(struct engine *e, struct engine_flight *f)
 {
 	struct timeval tv = { 1, 0 };
 
-	f->pending_answer.result = strcmp(state, DB_STATE_SUCCESS) == 0 ? PROVIDER_SUCCESS : PROVIDER_FAILED;
-	f->pending_answer.message[0] = (char)(code == ENGINE_E_DOWN);
 	if (f->retry_ev == NULL)
 		f->retry_ev = evtimer_new(e->base, engine_settle_retry_cb, f);
 	evtimer_add(f->retry_ev, &tv);
@@ -341,38 +340,59 @@ static void
 engine_settle_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine_flight *f = arg;
-	int success = f->pending_answer.result == PROVIDER_SUCCESS;
 
-	engine_settle(f->engine, f, success ? DB_STATE_SUCCESS : DB_STATE_FAILED,
-	    success ? 0 : f->pending_answer.message[0] ? ENGINE_E_DOWN : ENGINE_E_FAILED,
-	    f->provider, f->pending_answer.ref);
+	engine_settle_apply(f->engine, f);
+}
+
+/* The flight goes only once its settlement is on disk; a failed commit settles again. */
+static void
+engine_settled_cb(void *arg, int committed)
+{
+	struct engine_flight *f = arg;
+
+	if (committed)
+		engine_flight_remove(f->engine, f->txn);
+	else
+		engine_settle_later(f->engine, f);
+}
+
+/* Records what the flight is to become, then applies it. */
+static void
+engine_settle(struct engine *e, struct engine_flight *f, const char *state, int code,
+    const char *provider, const char *ref)
+{
+	f->settling = 1;
+	f->settle_success = strcmp(state, DB_STATE_SUCCESS) == 0;
+	f->settle_code = code;
+	strlcpy_safe(f->settle_provider, provider ? provider : "", sizeof f->settle_provider);
+	strlcpy_safe(f->settle_ref, ref ? ref : "", sizeof f->settle_ref);
+	engine_settle_apply(e, f);
 }
 
 /* Final state, its postings and the channel's reply, in one savepoint of the batch. */
 static void
-engine_settle(struct engine *e, struct engine_flight *f, const char *state, int code,
-    const char *provider, const char *ref)
+engine_settle_apply(struct engine *e, struct engine_flight *f)
 {
 	struct db *db = batch_db(e->batch);
 	struct db_txn t;
 	struct db_retailer r;
 	int64_t commission = 0, balance = 0;
-	int ok = 0, success = strcmp(state, DB_STATE_SUCCESS) == 0;
+	const char *state = f->settle_success ? DB_STATE_SUCCESS : DB_STATE_FAILED;
+	const char *provider = f->settle_provider[0] ? f->settle_provider : NULL;
 
-	if (ref != NULL && ref != f->pending_answer.ref)
-		strlcpy_safe(f->pending_answer.ref, ref, sizeof f->pending_answer.ref);
 	if (batch_join(e->batch) != 0 || db_savepoint(db) != 0) {
-		engine_settle_later(e, f, state, code);
+		engine_settle_later(e, f);
 		return;
 	}
 	if (db_txn_get(db, f->txn, &t) != 1 || db_retailer_get(db, t.retailer_id, &r) != 1)
 		goto fail;
 	if (strcmp(t.state, DB_STATE_PENDING) != 0) {
+		/* settled already (by another path, before a restart): nothing to do */
 		db_release(db);
 		engine_flight_remove(e, f->txn);
 		return;
 	}
-	if (success) {
+	if (f->settle_success) {
 		int32_t rate = db_commission_rate(db, r.plan, t.operator_code);
 		if (rate < 0)
 			goto fail;
@@ -387,26 +407,23 @@ engine_settle(struct engine *e, struct engine_flight *f, const char *state, int 
 		if (db_posting_add(db, "refund", t.id, provider ? provider : "engine", NULL, refund, 2) != 1)
 			goto fail;
 	}
-	if (db_txn_finish(db, t.id, state, code, provider, ref, commission) != 1 ||
+	if (db_txn_finish(db, t.id, state, f->settle_code, provider, f->settle_ref, commission) != 1 ||
 	    db_txn_get(db, t.id, &t) != 1 || db_account_balance(db, r.wallet_account, &balance) != 1)
 		goto fail;
-	if (e->hooks.txn_cb != NULL)
-		e->hooks.txn_cb(e->hooks.arg, &t, ENGINE_EVENT_FINAL, balance);
+	if (e->hooks.txn_cb != NULL && e->hooks.txn_cb(e->hooks.arg, &t, ENGINE_EVENT_FINAL, balance) != 0)
+		goto fail;
 	if (db_release(db) != 0)
 		goto fail;
-	ok = 1;
 	char id[24], amt[MONEY_BUFSZ];
-	log_info("%s %s%s%s via %s Rs%s", db_txn_format_id(t.id, id), state, code ? " " : "",
-	    code ? engine_code_message(code) : "", provider && *provider ? provider : "-",
+	log_info("%s %s%s%s via %s Rs%s", db_txn_format_id(t.id, id), state, f->settle_code ? " " : "",
+	    f->settle_code ? engine_code_message(f->settle_code) : "", provider ? provider : "-",
 	    money_format(t.amount, amt));
-	engine_flight_remove(e, f->txn);
+	batch_defer(e->batch, engine_settled_cb, f);
 	return;
 fail:
-	if (!ok) {
-		log_error("settling TXN%09lld failed: %s", (long long)f->txn, db_error(db));
-		db_rollback_to(db);
-		engine_settle_later(e, f, state, code);
-	}
+	log_error("settling TXN%09lld failed: %s", (long long)f->txn, db_error(db));
+	db_rollback_to(db);
+	engine_settle_later(e, f);
 }
 
 void
@@ -416,7 +433,7 @@ engine_provider_answer(struct engine *e, int64_t txn, const char *provider, cons
 	struct db_txn t;
 	int64_t balance;
 
-	if (f == NULL) {
+	if (f == NULL || f->settling) {
 		log_warn("answer from %s for TXN%09lld that is not in flight: ignored", provider, (long long)txn);
 		return;
 	}
@@ -441,7 +458,7 @@ engine_provider_answer(struct engine *e, int64_t txn, const char *provider, cons
 			struct db_retailer r;
 			if (db_retailer_get(batch_db(e->batch), t.retailer_id, &r) == 1) {
 				balance = r.balance;
-				e->hooks.txn_cb(e->hooks.arg, &t, ENGINE_EVENT_PENDING, balance);
+				(void)e->hooks.txn_cb(e->hooks.arg, &t, ENGINE_EVENT_PENDING, balance);
 			}
 		}
 		break;

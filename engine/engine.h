@@ -55,8 +55,9 @@ enum engine_event {
 
 struct engine_hooks {
 	/* Called inside the open batch, with the transaction as stored and the wallet
-	 * balance after the change. */
-	void (*txn_cb)(void *arg, const struct db_txn *t, enum engine_event ev, int64_t balance);
+	 * balance after the change. Returns 0, or -1 when it could not record its part
+	 * (the settlement is then rolled back and retried). */
+	int (*txn_cb)(void *arg, const struct db_txn *t, enum engine_event ev, int64_t balance);
 	void *arg;
 };
 

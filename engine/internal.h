@@ -17,7 +17,10 @@ struct engine_flight {
 	char provider[32];            /* the one that has it now */
 	int calls;
 	struct event *retry_ev;       /* settlement retry when storage was busy */
-	struct provider_answer pending_answer;
+	int settling;                 /* the final state is decided, maybe not yet durable */
+	int settle_success, settle_code;
+	char settle_provider[32];
+	char settle_ref[65];
 	struct engine_flight *next;
 };
 

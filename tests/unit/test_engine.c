@@ -30,7 +30,7 @@ struct fixture {
 	int64_t last_balance;
 };
 
-static void
+static int
 fx_txn_cb(void *arg, const struct db_txn *t, enum engine_event ev, int64_t balance)
 {
 	struct fixture *fx = arg;
@@ -41,6 +41,7 @@ fx_txn_cb(void *arg, const struct db_txn *t, enum engine_event ev, int64_t balan
 		fx->pendings++;
 	fx->last = *t;
 	fx->last_balance = balance;
+	return 0;
 }
 
 static int
