@@ -1287,8 +1287,8 @@ test_session_mo_deferred(void **state)
 	assert_int_equal(seen.mo_dc, 8);
 	assert_int_equal(session_sent(ss, 0), 1);
 
-	/* a UDH is stripped */
-	build_deliver_prefix(&b, 44, 0, "\x05\x00\x03\x11\x02\x01" "BAL", 9);
+	/* a UDH that is not a concatenation is stripped */
+	build_deliver_prefix(&b, 44, 0, "\x03\x24\x01\x00" "BAL", 7);
 	buf[16 + 1 + 2 + 13 + 2 + 6] = 0x40;	/* esm_class */
 	feed(ss, 0, smpp_build_finish(&b), 0);
 	assert_string_equal(seen.mo_text, "BAL");
@@ -1314,6 +1314,130 @@ test_session_mo_deferred(void **state)
 	assert_int_equal(session_sent(ss, 0), 1);
 	assert_int_equal(out_pdus[0].h.command_id, SMPP_DATA_SM | SMPP_RESP_BIT);
 	assert_int_equal(out_pdus[0].h.sequence, 45);
+	smpp_session_free(ss);
+}
+
+/* One part of a long MO: UDH with an 8-bit (iei 0) or 16-bit (iei 8) reference. */
+static int
+build_part(uint32_t seq, const char *src, int iei, uint16_t ref, uint8_t total, uint8_t no,
+    uint8_t dc, const void *text, size_t n)
+{
+	struct smpp_build b;
+	uint8_t sm[254];
+	size_t h;
+
+	if (iei == 0) {
+		memcpy(sm, "\x05\x00\x03", 3);
+		sm[3] = (uint8_t)ref;
+		sm[4] = total;
+		sm[5] = no;
+		h = 6;
+	} else {
+		memcpy(sm, "\x06\x08\x04", 3);
+		sm[3] = (uint8_t)(ref >> 8);
+		sm[4] = (uint8_t)ref;
+		sm[5] = total;
+		sm[6] = no;
+		h = 7;
+	}
+	memcpy(sm + h, text, n);
+	smpp_build_start(&b, buf, sizeof buf, SMPP_DELIVER_SM, 0, seq);
+	smpp_build_cstr(&b, "");
+	smpp_build_u8(&b, 1);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, src);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 1);
+	smpp_build_cstr(&b, "56789");
+	smpp_build_u8(&b, 0x40);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_cstr(&b, "");
+	smpp_build_cstr(&b, "");
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, dc);
+	smpp_build_u8(&b, 0);
+	smpp_build_u8(&b, (uint8_t)(h + n));
+	smpp_build_bytes(&b, sm, h + n);
+	return smpp_build_finish(&b);
+}
+
+static void
+test_session_long_mo(void **state)
+{
+	struct smpp_session *ss;
+	struct smpp_build b;
+	uint8_t one = 1, two = 2, three = 3;
+
+	session_defaults();
+	scfg.reassembly_timeout_s = 1;
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+
+	/* 8-bit reference, parts out of order; early parts are answered at once */
+	feed(ss, 0, build_part(1, "919876543210", 0, 0x2A, 3, 3, 0, "three", 5), 0);
+	assert_int_equal(session_sent(ss, 0), 1);
+	assert_int_equal(out_pdus[0].h.status, ESME_ROK);
+	feed(ss, 0, build_part(2, "919876543210", 0, 0x2A, 3, 1, 0, "one ", 4), 0);
+	/* another sender with the same reference does not mix in */
+	feed(ss, 0, build_part(3, "919876543211", 0, 0x2A, 3, 2, 0, "XXX", 3), 0);
+	assert_int_equal(session_sent(ss, 0), 2);
+	assert_int_equal(seen.nmo, 0);
+	feed(ss, 0, build_part(4, "919876543210", 0, 0x2A, 3, 2, 0, "two \x1B", 5), 0);
+	/* decoded whole: the escape ending part 2 pairs with part 3's 't' (unknown: 't') */
+	assert_int_equal(seen.nmo, 1);
+	assert_string_equal(seen.mo_text, "one two three");
+	assert_int_equal(session_sent(ss, 0), 0);	/* the last one waits for the caller */
+	assert_int_equal(seen.mo_ticket & 0xFFFFFFFFu, 4);
+	assert_string_equal(seen.mo_src, "919876543210");
+	smpp_session_mo_answer(ss, seen.mo_ticket, ESME_ROK);
+	assert_int_equal(session_sent(ss, 0), 1);
+
+	/* 16-bit reference, UCS-2 with a surrogate pair cut between the parts */
+	feed(ss, 0, build_part(5, "919876543210", 8, 0xBEEF, 2, 1, 8, "\x00" "A\xD8\x3D", 4), 0);
+	feed(ss, 0, build_part(6, "919876543210", 8, 0xBEEF, 2, 2, 8, "\xDE\x00", 2), 0);
+	assert_int_equal(seen.nmo, 2);
+	assert_string_equal(seen.mo_text, "A😀");
+	assert_int_equal(seen.mo_dc, 8);
+	session_sent(ss, 0);
+
+	/* SAR TLVs; the caller cannot take it: only the last part comes again */
+	seen.mo_return = ESME_RX_T_APPN;
+	build_deliver_prefix(&b, 7, 0, "BAL ", 4);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_MSG_REF_NUM, "\x00\x09", 2);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_TOTAL_SEGMENTS, &two, 1);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_SEGMENT_SEQNUM, &one, 1);
+	feed(ss, 0, smpp_build_finish(&b), 0);
+	build_deliver_prefix(&b, 8, 0, "1234", 4);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_MSG_REF_NUM, "\x00\x09", 2);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_TOTAL_SEGMENTS, &two, 1);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_SEGMENT_SEQNUM, &two, 1);
+	feed(ss, 0, smpp_build_finish(&b), 0);
+	assert_int_equal(seen.nmo, 3);
+	assert_string_equal(seen.mo_text, "BAL 1234");
+	session_sent(ss, 0);
+	assert_int_equal(out_pdus[1].h.status, ESME_RX_T_APPN);
+	seen.mo_return = SMPP_MO_DEFER;
+	build_deliver_prefix(&b, 9, 0, "1234", 4);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_MSG_REF_NUM, "\x00\x09", 2);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_TOTAL_SEGMENTS, &two, 1);
+	smpp_build_tlv(&b, SMPP_TLV_SAR_SEGMENT_SEQNUM, &two, 1);
+	feed(ss, 0, smpp_build_finish(&b), 0);
+	assert_int_equal(seen.nmo, 4);
+	assert_string_equal(seen.mo_text, "BAL 1234");
+
+	/* nonsense numbering is taken as a whole message */
+	feed(ss, 0, build_part(10, "919876543210", 0, 1, 2, 3, 0, "odd", 3), 0);
+	assert_int_equal(seen.nmo, 5);
+	assert_string_equal(seen.mo_text, "odd");
+
+	/* a part whose others never come is dropped after reassembly_timeout_s */
+	feed(ss, 0, build_part(11, "919876543210", 0, 0x77, 2, 1, 0, "lonely ", 7), 0);
+	usleep(1100 * 1000);
+	smpp_session_tick_for_test(ss);
+	feed(ss, 0, build_part(12, "919876543210", 0, 0x77, 2, 2, 0, "end", 3), 0);
+	assert_int_equal(seen.nmo, 5);		/* a new message of one part so far */
+	(void)three;
 	smpp_session_free(ss);
 }
 
@@ -1899,6 +2023,7 @@ main(void)
 		cmocka_unit_test(test_encode_refusals),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_session_mo_deferred),
+		cmocka_unit_test(test_session_long_mo),
 		cmocka_unit_test(test_session_dlr),
 		cmocka_unit_test(test_session_bad_input),
 		cmocka_unit_test(test_session_submit),
