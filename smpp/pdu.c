@@ -171,6 +171,7 @@ smpp_command_name(uint32_t command_id)
 
 /* ---- framing -------------------------------------------------------------------- */
 
+/* SMPP is big-endian on the wire. */
 static uint32_t
 smpp_get_u32(const uint8_t *p)
 {
@@ -203,12 +204,14 @@ struct smpp_reader {
 	uint32_t err;
 };
 
+/* Bytes of the PDU not yet read. */
 static size_t
 smpp_reader_left(const struct smpp_reader *r)
 {
 	return r->len - r->off;
 }
 
+/* Integers: a body that ends early is ESME_RINVCMDLEN. */
 static uint8_t
 smpp_reader_u8(struct smpp_reader *r)
 {
@@ -221,6 +224,7 @@ smpp_reader_u8(struct smpp_reader *r)
 	return r->p[r->off++];
 }
 
+/* Big-endian 16 bits, same rule. */
 static uint16_t
 smpp_reader_u16(struct smpp_reader *r)
 {
@@ -237,6 +241,7 @@ smpp_reader_u16(struct smpp_reader *r)
 	return v;
 }
 
+/* Big-endian 32 bits, same rule. */
 static uint32_t
 smpp_reader_u32(struct smpp_reader *r)
 {

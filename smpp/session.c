@@ -195,6 +195,7 @@ smpp_timer_arm(struct event *ev, int64_t ms)
 	evtimer_add(ev, &tv);
 }
 
+/* response_timeout_s, with a default for an unset config. */
 static int64_t
 smpp_session_resp_timeout_ms(const struct smpp_session *s)
 {
@@ -446,6 +447,7 @@ smpp_session_pump(struct smpp_session *s)
 	s->pumping = 0;
 }
 
+/* A TPS wait or a throttle pause is over: send what waits. */
 static void
 smpp_session_send_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1076,6 +1078,7 @@ smpp_conn_input(struct smpp_conn *c, struct evbuffer *in)
 	}
 }
 
+/* Bytes from the SMSC. */
 static void
 smpp_conn_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -1094,6 +1097,7 @@ smpp_conn_write_cb(struct bufferevent *bev, void *arg)
 		smpp_session_link_down(c->s, "unbound by the SMSC");
 }
 
+/* Connected, or the connection ended (EOF, error, resolver failure). */
 static void
 smpp_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -1292,6 +1296,7 @@ smpp_session_stop_check(struct smpp_session *s)
 	smpp_session_unbind(s);
 }
 
+/* The stop deadline: unbind without waiting more, then close without waiting more. */
 static void
 smpp_session_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1305,6 +1310,7 @@ smpp_session_stop_cb(evutil_socket_t fd, short what, void *arg)
 		smpp_session_stop_finish(s);
 }
 
+/* Graceful stop: answers owed first, then unbind; done runs once it is all closed. */
 void
 smpp_session_stop(struct smpp_session *s, void (*done)(void *), void *arg)
 {
@@ -1374,6 +1380,7 @@ smpp_session_alloc(struct event_base *base, const struct smpp_session_config *cf
 	return s;
 }
 
+/* The daemon's session: starts connecting on the next loop turn. */
 struct smpp_session *
 smpp_session_new(struct event_base *base, const struct smpp_session_config *cfg,
     const struct smpp_session_callbacks *cbs)
@@ -1387,6 +1394,7 @@ smpp_session_new(struct event_base *base, const struct smpp_session_config *cfg,
 	return s;
 }
 
+/* Test seam: bound at once, no socket, output kept in memory. */
 struct smpp_session *
 smpp_session_new_for_test(struct event_base *base, const struct smpp_session_config *cfg,
     const struct smpp_session_callbacks *cbs)
@@ -1410,6 +1418,7 @@ smpp_session_new_for_test(struct event_base *base, const struct smpp_session_con
 	return s;
 }
 
+/* Test seam: the same framing and dispatch as a socket read. */
 int
 smpp_session_feed_for_test(struct smpp_session *s, int conn, const void *bytes, size_t len)
 {
@@ -1424,6 +1433,7 @@ smpp_session_feed_for_test(struct smpp_session *s, int conn, const void *bytes, 
 	return smpp_conn_input(c, c->test_in);
 }
 
+/* Test seam: what the session wrote. */
 size_t
 smpp_session_sent_for_test(struct smpp_session *s, int conn, uint8_t *out, size_t cap)
 {
@@ -1435,12 +1445,14 @@ smpp_session_sent_for_test(struct smpp_session *s, int conn, uint8_t *out, size_
 	return n > 0 ? (size_t)n : 0;
 }
 
+/* Test seam: the deadline checks without waiting for the timer. */
 void
 smpp_session_tick_for_test(struct smpp_session *s)
 {
 	smpp_session_tick_cb(-1, 0, s);
 }
 
+/* Frees without calling back: the caller is going away. */
 void
 smpp_session_free(struct smpp_session *s)
 {
@@ -1480,18 +1492,21 @@ smpp_session_free(struct smpp_session *s)
 	free(s);
 }
 
+/* Bound on every connection it needs. */
 int
 smpp_session_is_bound(const struct smpp_session *s)
 {
 	return s != NULL && s->state == SMPP_SESSION_BOUND;
 }
 
+/* Bound, not stopping, and a window place free: submit will take a message. */
 int
 smpp_session_can_submit(const struct smpp_session *s)
 {
 	return smpp_session_is_bound(s) && !s->stopping && s->nmsgs < s->nslots;
 }
 
+/* Encodes and splits a reply, checks it encodes, queues it and sends what it can. */
 int
 smpp_session_submit(struct smpp_session *s, uint64_t ref, const char *dest,
     uint8_t dest_ton, uint8_t dest_npi, const char *utf8_text)
@@ -1552,6 +1567,7 @@ smpp_session_submit(struct smpp_session *s, uint64_t ref, const char *dest,
 	return 0;
 }
 
+/* The deferred deliver_sm_resp (or data_sm_resp), if its connection still lives. */
 void
 smpp_session_mo_answer(struct smpp_session *s, uint64_t ticket, uint32_t status)
 {
