@@ -1,7 +1,9 @@
 /*
- * channels/: where users' requests come in and answers go out. sms.c turns a stored
- * MO into a parsed command, asks the engine, renders the reply text of SPEC section 7
- * and queues it in the durable outbox; it pumps the outbox into the SMPP session.
+ * channels/: where users' requests come in and answers go out.
+ *  - sms.c          stores each MO and answers deliver_sm after the commit; turns
+ *                   settled transactions into replies; the PENDING sweep
+ *  - sms_command.c  one MO -> parsed command -> engine -> reply text of SPEC section 7
+ *  - outbox.c       the durable outbox pumped into the SMPP session
  * (api.c, the REST API, comes later.)
  */
 #ifndef RECHARGD_CHANNELS_H

@@ -1,0 +1,40 @@
+/* channels/internal.h: shared by the files of channels/ only. */
+#ifndef RECHARGD_CHANNELS_INTERNAL_H
+#define RECHARGD_CHANNELS_INTERNAL_H
+
+#include "channels/channels.h"
+
+#define SMS_TICKETS_MAX 20000      /* deliver_sm answers waiting on one commit */
+#define SMS_INFLIGHT_MAX 1024      /* replies handed to the session, not yet answered */
+#define SMS_PUMP_BATCH 64
+
+struct sms_channel {
+	struct event_base *base;
+	struct batch *batch;
+	struct engine *engine;
+	const struct config *cfg;
+	struct smpp_session *session;
+
+	uint64_t *tickets;             /* deliver_sm waiting for this batch's commit */
+	int ntickets;
+	int tickets_deferred;          /* a batch_defer is registered for them */
+
+	int64_t inflight[SMS_INFLIGHT_MAX];   /* outbox ids in the session's hands */
+	int ninflight;
+	int64_t pump_after;            /* highest outbox id submitted on this bind */
+	int pump_deferred;
+
+	struct event *sweep_ev;        /* PENDING replies after pending_reply_s */
+};
+
+/* sms_command.c: the SPEC section 7 line for a transaction's state (pending: the
+ * PENDING form whatever the state). */
+void sms_render_txn(char *out, size_t cap, const struct db_txn *t, int64_t balance, int pending);
+
+/* outbox.c: hand queued replies to the session once no batch is open. */
+void sms_pump(struct sms_channel *c);
+void sms_pump_after_commit(struct sms_channel *c);
+/* Fills the session callbacks of the outbound side (submit, state, receipts). */
+void sms_outbox_callbacks(struct smpp_session_callbacks *cbs);
+
+#endif

@@ -1,0 +1,227 @@
+/* channels/sms_command.c: one stored MO in, the reply text of SPEC section 7 out,
+ * with the engine deciding. The reply wording lives here and only here. */
+#include <stdio.h>
+#include <string.h>
+
+#include "channels/internal.h"
+#include "parser/parser.h"
+
+/* ---- reply texts (SPEC section 7, word for word) -------------------------------------- */
+
+static const char sms_help_text[] =
+    "RC <mobile> <operator> <amount> [circle] [pin]\n"
+    "RC <mobile> <amount> [pin]\n"
+    "DTH <id> <operator> <amount> [pin]\n"
+    "BAL [pin]\n"
+    "ST <txn> [pin]\n"
+    "LAST [pin]\n"
+    "CMP <txn> <text> [pin]\n"
+    "PIN <new> or PIN <old> <new>";
+
+/* "ERR 1002 Insufficient balance" plus what the code adds. */
+static void
+sms_render_error(char *out, size_t cap, int code, const char *param)
+{
+	if (code == ENGINE_E_PARAM)
+		snprintf(out, cap, "ERR %d %s: %s", code, engine_code_message(code), param ? param : "parameter");
+	else if (code == ENGINE_E_COMMAND)
+		snprintf(out, cap, "ERR %d %s Send HELP", code, engine_code_message(code));
+	else
+		snprintf(out, cap, "ERR %d %s", code, engine_code_message(code));
+}
+
+/* "SUCCESS 9876543210 AIRTEL Rs299.00 Txn:TXN000000123 Ref:AT8812 Comm:Rs17.94 Bal:Rs9542.50" */
+void
+sms_render_txn(char *out, size_t cap, const struct db_txn *t, int64_t balance, int pending)
+{
+	char id[24], amt[MONEY_BUFSZ], bal[MONEY_BUFSZ], comm[MONEY_BUFSZ];
+
+	db_txn_format_id(t->id, id);
+	money_format(t->amount, amt);
+	money_format(balance, bal);
+	if (pending)
+		snprintf(out, cap, "PENDING %s %s Rs%s Txn:%s Bal:Rs%s", t->target, t->operator_code, amt, id, bal);
+	else if (strcmp(t->state, DB_STATE_SUCCESS) == 0)
+		snprintf(out, cap, "SUCCESS %s %s Rs%s Txn:%s Ref:%s Comm:Rs%s Bal:Rs%s", t->target,
+		    t->operator_code, amt, id, t->operator_ref, money_format(t->commission, comm), bal);
+	else if (t->error_code == ENGINE_E_DOWN)
+		snprintf(out, cap, "ERR %d %s Txn:%s Bal:Rs%s", ENGINE_E_DOWN,
+		    engine_code_message(ENGINE_E_DOWN), id, bal);
+	else if (strcmp(t->state, DB_STATE_REVERSED) == 0)
+		snprintf(out, cap, "REVERSED %s %s Rs%s Txn:%s Refunded Bal:Rs%s", t->target,
+		    t->operator_code, amt, id, bal);
+	else
+		snprintf(out, cap, "FAILED %s %s Rs%s Txn:%s Err:%d Refunded Bal:Rs%s", t->target,
+		    t->operator_code, amt, id, t->error_code ? t->error_code : ENGINE_E_FAILED, bal);
+}
+
+/* "TXN000000123 SUCCESS 9876543210 AIRTEL Rs299.00 Ref:AT8812": ST and LAST lines. */
+static int
+sms_render_status(char *out, size_t cap, const struct db_txn *t)
+{
+	char id[24], amt[MONEY_BUFSZ];
+
+	return snprintf(out, cap, "%s %s %s %s Rs%s%s%s", db_txn_format_id(t->id, id), t->state,
+	    t->target, t->operator_code, money_format(t->amount, amt),
+	    t->operator_ref[0] ? " Ref:" : "", t->operator_ref);
+}
+
+/* ---- commands -------------------------------------------------------------------------- */
+
+static int
+sms_parser_code(enum parser_error err)
+{
+	switch (err) {
+	case PARSER_ERR_MOBILE: return ENGINE_E_MOBILE;
+	case PARSER_ERR_AMOUNT: return ENGINE_E_AMOUNT;
+	case PARSER_ERR_PARAM: return ENGINE_E_PARAM;
+	default: return ENGINE_E_COMMAND;
+	}
+}
+
+/* A sender that is neither retailer nor admin hears so at most once a day (IST). */
+static void
+sms_handle_unregistered(struct sms_channel *c, const char *who, char *reply, size_t cap)
+{
+	char day[32];
+
+	clock_format_ist(clock_now_s(), day);
+	day[10] = '\0';
+	if (db_unregistered_claim(batch_db(c->batch), who, day) == 1)
+		sms_render_error(reply, cap, ENGINE_E_UNREGISTERED, NULL);
+	else
+		log_info("unregistered sender %s ignored (already told today)", who);
+}
+
+static int64_t
+sms_handle_recharge(struct sms_channel *c, struct db_retailer *r, const struct parser_command *cmd,
+    const struct db_sms_in *m, char *reply, size_t cap)
+{
+	struct engine_recharge req = {
+		.retailer = r, .channel = "sms", .dth = cmd->verb == PARSER_DTH,
+		.target = cmd->target, .operator_code = cmd->operator_code, .circle = cmd->circle,
+		.amount = cmd->amount, .request_id = "",
+		.reply_to = m->source_addr, .reply_ton = m->source_ton, .reply_npi = m->source_npi,
+	};
+	struct engine_outcome out;
+	char need[MONEY_BUFSZ], bal[MONEY_BUFSZ];
+
+	if (engine_recharge_accept(c->engine, &req, &out) == ENGINE_OK)
+		return out.txn.id;      /* the reply comes when it settles (or PENDING) */
+	if (out.code == ENGINE_E_BALANCE)
+		snprintf(reply, cap, "ERR %d %s Need:Rs%s Bal:Rs%s", out.code, engine_code_message(out.code),
+		    money_format(out.need, need), money_format(out.balance, bal));
+	else
+		sms_render_error(reply, cap, out.code, out.param);
+	return 0;
+}
+
+int64_t
+sms_channel_handle(struct sms_channel *c, const struct db_sms_in *m, char *reply, size_t cap)
+{
+	struct db *db = batch_db(c->batch);
+	struct parser_command cmd;
+	struct db_retailer r;
+	struct db_admin admin;
+	char msisdn[MSISDN_BUFSZ], bal[MONEY_BUFSZ], comm[MONEY_BUFSZ];
+	struct db_txn t;
+	int rc;
+
+	reply[0] = '\0';
+	if (msisdn_normalize(m->source_addr, msisdn) != 0) {
+		sms_handle_unregistered(c, m->source_addr, reply, cap);
+		return 0;
+	}
+	if ((rc = db_retailer_find(db, msisdn, &r)) < 0)
+		goto busy;
+	if (rc == 0) {
+		if ((rc = db_admin_find(db, msisdn, &admin)) < 0)
+			goto busy;
+		if (rc == 0)
+			sms_handle_unregistered(c, msisdn, reply, cap);
+		else    /* admin commands arrive with SPEC section 7's admin part */
+			sms_render_error(reply, cap, ENGINE_E_COMMAND, NULL);
+		return 0;
+	}
+
+	parser_parse(m->text, strlen(m->text), &cmd);
+	/* the verb only: message texts carry PINs and never reach the log */
+	log_debug("MO %lld from %s: verb %d, parse %d", (long long)m->id, msisdn, (int)cmd.verb, (int)cmd.error);
+	if (cmd.verb >= PARSER_REG || cmd.verb == PARSER_NONE) {
+		sms_render_error(reply, cap, ENGINE_E_COMMAND, NULL);
+		return 0;
+	}
+	if (cmd.error != PARSER_OK) {
+		sms_render_error(reply, cap, sms_parser_code(cmd.error), cmd.error_param);
+		return 0;
+	}
+	if (cmd.verb == PARSER_HELP) {
+		snprintf(reply, cap, "%s", sms_help_text);
+		return 0;
+	}
+	if (cmd.verb == PARSER_PIN) {
+		int had_pin = r.pin_hash[0] != '\0';
+		rc = engine_pin_change(c->engine, &r, cmd.pin, cmd.pin_new);
+		if (rc == ENGINE_OK)
+			snprintf(reply, cap, "OK PIN %s", had_pin ? "changed" : "set");
+		else
+			sms_render_error(reply, cap, rc, "pin");
+		return 0;
+	}
+	if ((rc = engine_retailer_authorize(c->engine, &r, cmd.pin)) != ENGINE_OK) {
+		sms_render_error(reply, cap, rc, NULL);
+		return 0;
+	}
+	switch (cmd.verb) {
+	case PARSER_RC:
+	case PARSER_DTH:
+		return sms_handle_recharge(c, &r, &cmd, m, reply, cap);
+	case PARSER_BAL:
+		snprintf(reply, cap, "BAL Bal:Rs%s Comm:Rs%s", money_format(r.balance, bal),
+		    money_format(r.commission, comm));
+		return 0;
+	case PARSER_ST:
+		if ((rc = engine_txn_lookup(c->engine, &r, cmd.txn_id, &t)) != ENGINE_OK) {
+			sms_render_error(reply, cap, rc, NULL);
+			return 0;
+		}
+		rc = snprintf(reply, cap, "ST ");
+		sms_render_status(reply + rc, cap - (size_t)rc, &t);
+		return 0;
+	case PARSER_LAST: {
+		struct db_txn last[3];
+		int n = db_txn_latest(db, r.id, last, 3);
+		size_t off = 0;
+		if (n < 0)
+			goto busy;
+		if (n == 0)
+			snprintf(reply, cap, "LAST No transactions");
+		for (int i = 0; i < n && off < cap; i++) {
+			if (i > 0)
+				reply[off++] = '\n';
+			int w = sms_render_status(reply + off, cap - off, &last[i]);
+			off += w > 0 ? (size_t)w : 0;
+		}
+		return 0;
+	}
+	case PARSER_CMP: {
+		char id[24];
+		int64_t no;
+		if ((rc = engine_txn_lookup(c->engine, &r, cmd.txn_id, &t)) != ENGINE_OK) {
+			sms_render_error(reply, cap, rc, NULL);
+			return 0;
+		}
+		if ((no = db_complaint_add(db, r.id, t.id, cmd.text)) < 0)
+			goto busy;
+		snprintf(reply, cap, "OK Complaint %lld registered for %s", (long long)no,
+		    db_txn_format_id(t.id, id));
+		return 0;
+	}
+	default:
+		sms_render_error(reply, cap, ENGINE_E_COMMAND, NULL);
+		return 0;
+	}
+busy:
+	return -1;
+}
+
