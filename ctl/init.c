@@ -77,7 +77,7 @@ ctl_init_series_tx(struct ctl *c, void *arg)
 	if (db_series_count(c->db, &s->before) != 0)
 		return -1;
 	for (int i = 0; i < s->n; i++) {
-		int rc = db_series_add(c->db, s->rows[i].prefix, s->rows[i].operator_code, s->rows[i].circle);
+		int rc = db_series_put(c->db, s->rows[i].prefix, s->rows[i].operator_code, s->rows[i].circle, 0);
 		if (rc < 0)
 			return -1;
 		s->added += rc;

@@ -185,7 +185,7 @@ ctl_series_import_tx(struct ctl *c, void *arg)
 	char after[48];
 
 	for (int i = 0; i < s->n; i++)
-		if (db_series_put(c->db, s->rows[i].prefix, s->rows[i].operator_code, s->rows[i].circle) != 0)
+		if (db_series_put(c->db, s->rows[i].prefix, s->rows[i].operator_code, s->rows[i].circle, 1) < 0)
 			return -1;
 	snprintf(after, sizeof after, "prefixes=%d", s->n);
 	return db_audit_add(c->db, c->actor, "series.import", s->path, "", after);

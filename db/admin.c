@@ -144,25 +144,6 @@ db_txn_entries(struct db *db, int64_t txn, void (*cb)(void *, const struct db_en
 	return db_entry_iterate(db, st, cb, arg, "txn entries");
 }
 
-/* Insert-only, so a repeated init never undoes an admin's import. */
-int
-db_series_add(struct db *db, const char *prefix, const char *operator_code, const char *circle)
-{
-	static const char sql[] =
-	    "INSERT INTO number_series (prefix, operator, circle) VALUES (?1, ?2, ?3)"
-	    " ON CONFLICT (prefix) DO NOTHING";
-	sqlite3_stmt *st = db_stmt(db, sql);
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, operator_code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, circle, -1, SQLITE_STATIC);
-	if (db_exec_stmt(db, st, "series add") != 0)
-		return -1;
-	return sqlite3_changes(db->sql) == 1 ? 1 : 0;
-}
-
 /* One count(*) query into *n. */
 static int
 db_count(struct db *db, const char *sql, int64_t *n, const char *what)

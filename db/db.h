@@ -73,7 +73,9 @@ int32_t db_commission_rate(struct db *db, const char *plan, const char *operator
 int db_commission_set(struct db *db, const char *plan, const char *operator_code, int32_t rate_bp);
 /* Operator and circle of a 10-digit mobile's 4-digit series; 1, 0, -1. */
 int db_series_find(struct db *db, const char *mobile, char operator_code[16], char circle[3]);
-int db_series_put(struct db *db, const char *prefix, const char *operator_code, const char *circle);
+/* Stores one series row; replace 0 keeps an existing one. 1 written, 0 kept, -1. */
+int db_series_put(struct db *db, const char *prefix, const char *operator_code, const char *circle,
+    int replace);
 /* Providers for an operator in order, comma-separated, into out; 1, 0 (no route), -1. */
 int db_route_get(struct db *db, const char *operator_code, char *out, size_t cap);
 int db_route_set(struct db *db, const char *operator_code, const char *providers);
@@ -260,8 +262,6 @@ int db_account_history(struct db *db, int64_t account, int limit,
     void (*cb)(void *, const struct db_entry *), void *arg);
 /* Every line of every posting of a transaction, oldest first. */
 int db_txn_entries(struct db *db, int64_t txn, void (*cb)(void *, const struct db_entry *), void *arg);
-/* Inserts a series prefix unless it exists (init keeps admins' imports); 1, 0, -1. */
-int db_series_add(struct db *db, const char *prefix, const char *operator_code, const char *circle);
 int db_series_count(struct db *db, int64_t *n);
 /* Retailers and admins with a PIN hash: they depend on the pepper file. */
 int db_pin_hash_count(struct db *db, int64_t *n);

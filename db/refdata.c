@@ -131,20 +131,27 @@ db_series_find(struct db *db, const char *mobile, char operator_code[16], char c
 	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "series find");
 }
 
+/* replace: an import overrides; without it (init) an admin's earlier import stays. */
 int
-db_series_put(struct db *db, const char *prefix, const char *operator_code, const char *circle)
+db_series_put(struct db *db, const char *prefix, const char *operator_code, const char *circle,
+    int replace)
 {
-	static const char sql[] =
+	static const char sql_replace[] =
 	    "INSERT INTO number_series (prefix, operator, circle) VALUES (?1, ?2, ?3)"
 	    " ON CONFLICT (prefix) DO UPDATE SET operator = excluded.operator, circle = excluded.circle";
-	sqlite3_stmt *st = db_stmt(db, sql);
+	static const char sql_keep[] =
+	    "INSERT INTO number_series (prefix, operator, circle) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT (prefix) DO NOTHING";
+	sqlite3_stmt *st = db_stmt(db, replace ? sql_replace : sql_keep);
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, operator_code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, circle, -1, SQLITE_STATIC);
-	return db_exec_stmt(db, st, "series put");
+	if (db_exec_stmt(db, st, "series put") != 0)
+		return -1;
+	return sqlite3_changes(db->sql) == 1 ? 1 : 0;
 }
 
 int
