@@ -13,15 +13,22 @@
 //
 // FILE holds one step per line (JSON; blank lines and lines starting with # ignored):
 //   {"name": N, "bind": SECONDS}                   the ESME binds within SECONDS
-//   {"name": N, "mo": {"from", "text", "data_coding", "ton", "npi"},
+//   {"name": N, "mo": {"from", "text", "data_coding", "ton", "npi",
+//                      "concat": K, "order": "reverse"},
 //    "expect": REGEX, "timeout": S,                 one reply to "from" matching REGEX
-//    "min_parts": K, "reply_dc": DC}                (dotAll), in >= K parts, data_coding DC
+//    "min_parts": K, "reply_dc": DC,                (dotAll), in >= K parts, data_coding DC,
+//    "lines": [L...], "capture": {NAME: REGEX}}     holding each L as a whole line; group 1
+//                                                  of REGEX saved as NAME
 //   {"name": N, "mo": {...}, "expect_none": S}     no reply to "from" within S seconds
-//   {"name": N, "dlr": MSISDN, "expect_none": S}   a delivery receipt for every part of the
-//                                                  last reply to MSISDN; answered ESME_ROK
-//                                                  and no MT at all within S seconds
+//   {"name": N, "dlr": MSISDN, "match": REGEX,     a delivery receipt for every part of the
+//    "expect_none": S}                             last reply to MSISDN (matching REGEX);
+//                                                  answered ESME_ROK, no MT within S seconds
 //   {"name": N, "enquire_link": S}                 we send enquire_link; answered within S
 //   {"name": N, "wait_enquire_link": S}            the ESME sends an enquire_link within S
+// "{NAME}" in an MO text is replaced by what a capture saved. With "concat" the MO goes
+// as UDH concatenated parts (IEI 0x00, 8-bit reference, esm_class 0x40) of at most K
+// characters each (true: 153 GSM septets or 67 UCS-2 units), in "order" (default in
+// sequence; "reverse": last part first).
 // Every MO must be answered ESME_ROK (a non-ROK answer is redelivered, like a real SMSC,
 // up to 5 times). Each reply must go to the MO's source as received (same TON/NPI) and,
 // with --esme-addr, come from that address.
@@ -95,6 +102,8 @@ const st = {
 	records: [],          // every reassembled MT, in arrival order
 	protocol: [],         // protocol problems seen (generic_nack, unexpected PDUs, ...)
 	scenarioDone: false,
+	vars: {},             // what "capture" saved, for "{NAME}" in later steps
+	moRef: 0x40,          // next 8-bit reference of a concatenated MO
 };
 const change = () => bus.emit('change');
 
@@ -294,6 +303,9 @@ async function deliver(fields, ms) {
 	return last;
 }
 
+// "{NAME}" replaced by a captured value (a regex quantifier like {9,} is left alone)
+const subst = (t) => String(t).replace(/\{([A-Z_][A-Z0-9_]*)\}/g, (m, k) => (k in st.vars ? st.vars[k] : m));
+
 function moFields(mo) {
 	return {
 		source_addr_ton: mo.ton !== undefined ? mo.ton : 1,
@@ -304,14 +316,55 @@ function moFields(mo) {
 		esm_class: 0,
 		// explicit: node-smpp would otherwise pick data_coding 1 for plain ASCII
 		data_coding: mo.data_coding !== undefined ? mo.data_coding : 0,
-		short_message: mo.text,
+		short_message: subst(mo.text),
 	};
+}
+
+// Splits text into parts of at most max GSM septets (an extension character takes two
+// and is never cut from its escape) or UCS-2 units (a surrogate pair stays whole).
+const GSM_EXT = '\f^{}\\[~]|\u20ac';
+function splitText(text, dc, max) {
+	const parts = [];
+	let cur = '', n = 0;
+	for (const ch of text) {
+		const w = dc === 8 ? ch.length : (GSM_EXT.includes(ch) ? 2 : 1);
+		if (n + w > max && cur) { parts.push(cur); cur = ''; n = 0; }
+		cur += ch;
+		n += w;
+	}
+	if (cur || !parts.length) parts.push(cur);
+	return parts;
+}
+
+// An MO as UDH concatenated parts (IEI 0x00, 8-bit reference), each answered ESME_ROK.
+async function deliverConcat(fields, mo, ms) {
+	const max = mo.concat === true ? (fields.data_coding === 8 ? 67 : 153) : Number(mo.concat);
+	const texts = splitText(fields.short_message, fields.data_coding, max);
+	const ref = st.moRef++ & 0xff;
+	const order = texts.map((_, i) => i);
+	if (mo.order === 'reverse') order.reverse();
+	note(`MO from ${fields.source_addr}: ${texts.length} UDH parts, ref ${ref}, ` +
+		`sent in order ${order.map((i) => i + 1).join(',')}`);
+	for (const i of order) {
+		const udh = Buffer.from([5, 0x00, 3, ref, texts.length, i + 1]);
+		const err = await deliver({ ...fields, esm_class: fields.esm_class | 0x40,
+			short_message: { udh, message: texts[i] } }, ms);
+		if (err) return `part ${i + 1}/${texts.length}: ${err}`;
+	}
+	return null;
 }
 
 // What is wrong with a reply to mo (null when nothing).
 function checkReply(step, mt) {
-	const mo = moFields(step.mo), bad = [];
-	if (!new RegExp(step.expect, 's').test(mt.text)) bad.push(`text ${show(mt.text)} !~ /${step.expect}/`);
+	const mo = moFields(step.mo), bad = [], expect = subst(step.expect);
+	if (!new RegExp(expect, 's').test(mt.text)) bad.push(`text ${show(mt.text)} !~ /${expect}/`);
+	const lines = mt.text.split('\n');
+	for (const l of step.lines || []) if (!lines.includes(l)) bad.push(`no line ${show(l)}`);
+	for (const [k, re] of Object.entries(step.capture || {})) {
+		const m = new RegExp(re, 's').exec(mt.text);
+		if (m && m[1] !== undefined) st.vars[k] = m[1];
+		else bad.push(`nothing to capture as ${k} with /${re}/`);
+	}
 	if (mt.ton !== mo.source_addr_ton || mt.npi !== mo.source_addr_npi)
 		bad.push(`to TON/NPI ${mt.ton}/${mt.npi}, the MO came from ${mo.source_addr_ton}/${mo.source_addr_npi}`);
 	if (opt['esme-addr'] && (mt.sources.length !== 1 || mt.sources[0] !== opt['esme-addr']))
@@ -332,7 +385,8 @@ async function runStep(step) {
 			`bound ${st.binds} time(s), refused ${st.rejected} of ${want} scripted refusal(s) in ${step.bind} s`);
 	}
 	if (step.mo) {
-		const err = await deliver(moFields(step.mo), ms);
+		const fields = moFields(step.mo);
+		const err = step.mo.concat ? await deliverConcat(fields, step.mo, ms) : await deliver(fields, ms);
 		if (err) return result(step.name, false, `MO ${show(step.mo.text)}: ${err}`);
 		if (step.expect_none !== undefined) {
 			const mt = await waitFor(() => takeMt(step.mo.from), step.expect_none * 1000);
@@ -340,11 +394,14 @@ async function runStep(step) {
 		}
 		const mt = await waitFor(() => takeMt(step.mo.from), ms);
 		if (!mt) return result(step.name, false, `no reply to ${step.mo.from} within ${ms / 1000} s`);
-		return result(step.name, !checkReply(step, mt), checkReply(step, mt));
+		const bad = checkReply(step, mt);
+		return result(step.name, !bad, bad);
 	}
 	if (step.dlr !== undefined) {
-		const mt = [...st.records].reverse().find((m) => m.dest === step.dlr);
+		const mt = [...st.records].reverse().find((m) => m.dest === step.dlr &&
+			(step.match === undefined || new RegExp(subst(step.match), 's').test(m.text)));
 		if (!mt) return result(step.name, false, `no reply to ${step.dlr} to send a receipt for`);
+		note(`receipts for ${mt.ids.join(' ')} (${show(mt.text)})`);
 		const now = new Date(), d = (t) => t.toISOString().replace(/[-T:]/g, '').slice(2, 12);
 		for (const id of mt.ids) {
 			const err = await deliver({
