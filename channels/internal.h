@@ -8,6 +8,14 @@
 #define SMS_INFLIGHT_MAX 1024      /* replies handed to the session, not yet answered */
 #define SMS_PUMP_BATCH 64
 
+/* An answer of the SMSC to a reply, kept until it is on disk. */
+struct sms_answer {
+	int64_t id;
+	uint32_t status;
+	char message_id[65];
+	int written;                   /* in the open batch */
+};
+
 struct sms_channel {
 	struct event_base *base;
 	struct batch *batch;
@@ -23,6 +31,11 @@ struct sms_channel {
 	int ninflight;
 	int64_t pump_after;            /* highest outbox id submitted on this bind */
 	int pump_deferred;
+
+	struct sms_answer answers[SMS_INFLIGHT_MAX];   /* answered, not yet recorded */
+	int nanswers;
+	int answers_deferred;
+	struct event *answers_ev;      /* retry when storage was unavailable */
 
 	struct event *sweep_ev;        /* PENDING replies after pending_reply_s */
 };

@@ -1,9 +1,15 @@
 /* channels/outbox.c: the durable outbox pumped into the SMPP session. A reply is
  * handed over only when no batch is open (so what it reports is on disk), marked sent
- * when its submit_sm_resp arrives, and left queued when the link drops. */
+ * when its submit_sm_resp arrives, and left queued when the link drops. An answer the
+ * SMSC gave is kept in memory until it is recorded durably, so a reply it accepted is
+ * not sent again because the database was busy. */
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "channels/internal.h"
+
+static void sms_answers_write(struct sms_channel *c);
 
 /* ---- outbound: the outbox pump ------------------------------------------------------------ */
 
@@ -28,6 +34,16 @@ sms_pump_after_commit(struct sms_channel *c)
 	}
 	c->pump_deferred = 1;
 	batch_defer(c->batch, sms_pump_deferred_cb, c);
+}
+
+/* 1 when the SMSC answered id and that answer is not yet on disk. */
+static int
+sms_answer_known(const struct sms_channel *c, int64_t id)
+{
+	for (int i = 0; i < c->nanswers; i++)
+		if (c->answers[i].id == id)
+			return 1;
+	return 0;
 }
 
 static int
@@ -55,12 +71,16 @@ sms_pump(struct sms_channel *c)
 		sms_pump_after_commit(c);
 		return;
 	}
-	while (c->ninflight < SMS_INFLIGHT_MAX && smpp_session_can_submit(c->session)) {
+	while (c->ninflight + c->nanswers < SMS_INFLIGHT_MAX && smpp_session_can_submit(c->session)) {
 		if ((n = db_sms_out_queued(db, c->pump_after, rows, SMS_PUMP_BATCH)) <= 0)
 			return;
 		for (int i = 0; i < n; i++) {
-			if (c->ninflight == SMS_INFLIGHT_MAX || !smpp_session_can_submit(c->session))
+			if (c->ninflight + c->nanswers >= SMS_INFLIGHT_MAX || !smpp_session_can_submit(c->session))
 				return;
+			if (sms_answer_known(c, rows[i].id)) {
+				c->pump_after = rows[i].id;
+				continue;
+			}
 			if (smpp_session_submit(c->session, (uint64_t)rows[i].id, rows[i].dest_addr,
 			    (uint8_t)rows[i].dest_ton, (uint8_t)rows[i].dest_npi, rows[i].text) != 0) {
 				/* not encodable: record it rather than retry forever */
@@ -75,30 +95,95 @@ sms_pump(struct sms_channel *c)
 	}
 }
 
+/* The batch holding some answers ended: forget the recorded ones, or write again. */
+static void
+sms_answers_committed_cb(void *arg, int committed)
+{
+	struct sms_channel *c = arg;
+	int j = 0;
+
+	c->answers_deferred = 0;
+	for (int i = 0; i < c->nanswers; i++) {
+		if (committed && c->answers[i].written)
+			continue;
+		c->answers[i].written = 0;
+		c->answers[j++] = c->answers[i];
+	}
+	c->nanswers = j;
+	if (j > 0)
+		sms_answers_write(c);
+	sms_pump(c);
+}
+
+static void
+sms_answers_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	sms_answers_write(arg);
+}
+
+/* Records the SMSC's answers in the open batch, or tries again in a second. */
+static void
+sms_answers_write(struct sms_channel *c)
+{
+	struct db *db = batch_db(c->batch);
+	struct timeval tv = { 1, 0 };
+	int wrote = 0;
+
+	if (batch_join(c->batch) != 0)
+		goto later;
+	for (int i = 0; i < c->nanswers; i++) {
+		struct sms_answer *a = &c->answers[i];
+		int rc;
+		if (a->written)
+			continue;
+		if (a->status == ESME_ROK)
+			rc = db_sms_out_sent(db, a->id, a->message_id);
+		else
+			rc = db_sms_out_failed(db, a->id, smpp_status_name(a->status));
+		if (rc != 0) {
+			log_error("outbox %lld: %s", (long long)a->id, db_error(db));
+			goto later;
+		}
+		a->written = 1;
+		wrote = 1;
+	}
+	if (wrote && !c->answers_deferred) {
+		c->answers_deferred = 1;
+		batch_defer(c->batch, sms_answers_committed_cb, c);
+	}
+	return;
+later:
+	log_warn("outbox: %d answers of the SMSC wait to be recorded", c->nanswers);
+	if (c->answers_ev == NULL)
+		c->answers_ev = evtimer_new(c->base, sms_answers_retry_cb, c);
+	evtimer_add(c->answers_ev, &tv);
+}
+
 static void
 sms_submit_cb(void *arg, uint64_t ref, uint32_t status, const char *message_id)
 {
 	struct sms_channel *c = arg;
-	struct db *db = batch_db(c->batch);
 	int64_t id = (int64_t)ref;
 
 	sms_inflight_remove(c, id);
-	if (batch_join(c->batch) != 0) {
-		log_warn("outbox %lld: cannot record the SMSC's answer now", (long long)id);
+	if (status == SMPP_STATUS_LINK_LOST) {
+		/* still queued: sent again after the next bind; the count is only information */
+		if (batch_join(c->batch) == 0)
+			(void)db_sms_out_attempt(batch_db(c->batch), id);
 		return;
 	}
-	if (status == SMPP_STATUS_LINK_LOST) {
-		/* still queued: sent again after the next bind */
-		if (db_sms_out_attempt(db, id) != 0)
-			log_error("outbox %lld: %s", (long long)id, db_error(db));
-	} else if (status == ESME_ROK) {
-		if (db_sms_out_sent(db, id, message_id ? message_id : "") != 0)
-			log_error("outbox %lld: %s", (long long)id, db_error(db));
-	} else {
+	if (status != ESME_ROK)
 		log_warn("outbox %lld refused by the SMSC: %s", (long long)id, smpp_status_name(status));
-		if (db_sms_out_failed(db, id, smpp_status_name(status)) != 0)
-			log_error("outbox %lld: %s", (long long)id, db_error(db));
+	if (c->nanswers == SMS_INFLIGHT_MAX) {
+		log_error("outbox %lld: answer table full", (long long)id);   /* cannot happen: pump bounds it */
+		return;
 	}
+	struct sms_answer *a = &c->answers[c->nanswers++];
+	a->id = id;
+	a->status = status;
+	a->written = 0;
+	strlcpy_safe(a->message_id, message_id ? message_id : "", sizeof a->message_id);
+	sms_answers_write(c);
 	sms_pump_after_commit(c);
 }
 

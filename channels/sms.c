@@ -196,6 +196,8 @@ sms_channel_free(struct sms_channel *c)
 	if (c == NULL)
 		return;
 	event_free(c->sweep_ev);
+	if (c->answers_ev != NULL)
+		event_free(c->answers_ev);
 	free(c->tickets);
 	free(c);
 }

@@ -149,7 +149,8 @@ daemon_recover(struct daemon *d)
 {
 	if (batch_join(d->batch) != 0)
 		return -1;
-	if (sms_channel_recover(d->sms) != 0 || engine_resume(d->engine) != 0) {
+	/* resume first: the recharges recovered MOs start are dispatched after this commit */
+	if (engine_resume(d->engine) != 0 || sms_channel_recover(d->sms) != 0) {
 		log_error("recovery failed: %s", db_error(d->db));
 		return -1;
 	}
@@ -159,6 +160,10 @@ daemon_recover(struct daemon *d)
 static void
 daemon_free(struct daemon *d)
 {
+	/* what the last loop turn left open is committed while everyone it calls back
+	 * still exists (a callback may open one more batch: commit that too) */
+	for (int i = 0; d->batch != NULL && i < 8 && batch_is_open(d->batch); i++)
+		batch_commit(d->batch);
 	smpp_session_free(d->session);
 	sms_channel_free(d->sms);
 	engine_free(d->engine);

@@ -70,7 +70,9 @@ batch_free(struct batch *b)
 {
 	if (b == NULL)
 		return;
-	batch_commit(b);
+	/* a deferred callback may join a new batch: commit until none is left */
+	for (int i = 0; i < 8 && b->open; i++)
+		batch_commit(b);
 	event_free(b->commit_ev);
 	free(b);
 }
@@ -79,7 +81,7 @@ int
 batch_join(struct batch *b)
 {
 	if (b->open)
-		return 0;
+		return db_aborted(b->db) ? -1 : 0;
 	if (db_begin(b->db) != 0) {
 		log_warn("cannot open a transaction: %s", db_error(b->db));
 		return -1;
@@ -109,4 +111,10 @@ struct db *
 batch_db(struct batch *b)
 {
 	return b->db;
+}
+
+int
+batch_is_open(const struct batch *b)
+{
+	return b->open;
 }

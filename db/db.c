@@ -12,6 +12,9 @@
 int
 db_fail(struct db *db, int rc, const char *what)
 {
+	/* SQLITE_FULL, IOERR, NOMEM... may roll the whole transaction back */
+	if (db->in_tx && sqlite3_get_autocommit(db->sql))
+		db->aborted = 1;
 	db->last_rc = rc;
 	snprintf(db->error, sizeof db->error, "%s: %s", what, sqlite3_errmsg(db->sql));
 	return -1;
@@ -130,6 +133,12 @@ db_close(struct db *db)
 }
 
 int
+db_aborted(struct db *db)
+{
+	return db->aborted;
+}
+
+int
 db_begin(struct db *db)
 {
 	static const char sql[] = "BEGIN IMMEDIATE";
@@ -138,6 +147,7 @@ db_begin(struct db *db)
 	if (st == NULL || db_exec_stmt(db, st, "begin") != 0)
 		return -1;
 	db->in_tx = 1;
+	db->aborted = 0;
 	return 0;
 }
 
@@ -145,8 +155,14 @@ int
 db_commit(struct db *db)
 {
 	static const char sql[] = "COMMIT";
-	sqlite3_stmt *st = db_stmt(db, sql);
+	sqlite3_stmt *st;
 
+	if (db->aborted) {
+		snprintf(db->error, sizeof db->error, "commit: the transaction was rolled back by SQLite");
+		db_rollback(db);
+		return -1;
+	}
+	st = db_stmt(db, sql);
 	if (st == NULL || db_exec_stmt(db, st, "commit") != 0) {
 		db_rollback(db);
 		return -1;
@@ -167,6 +183,7 @@ db_rollback(struct db *db)
 		memcpy(db->error, keep, sizeof keep);
 	}
 	db->in_tx = 0;
+	db->aborted = 0;
 	db->savepoints = 0;
 }
 
@@ -180,8 +197,14 @@ int
 db_savepoint(struct db *db)
 {
 	static const char sql[] = "SAVEPOINT m";
-	sqlite3_stmt *st = db_stmt(db, sql);
+	sqlite3_stmt *st;
 
+	/* outside a transaction a savepoint would open one that commits on release */
+	if (db->aborted || !db->in_tx) {
+		snprintf(db->error, sizeof db->error, "savepoint outside the batch's transaction");
+		return -1;
+	}
+	st = db_stmt(db, sql);
 	return st == NULL ? -1 : db_exec_stmt(db, st, "savepoint");
 }
 

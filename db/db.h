@@ -25,6 +25,9 @@ const char *db_error(struct db *db);          /* last error text, static until n
 int db_schema_version(struct db *db);
 /* 1 when the last failure was SQLITE_BUSY/LOCKED (retry later), disk full or read-only */
 int db_error_transient(struct db *db);
+/* 1 when SQLite rolled the open transaction back by itself (disk full, I/O error, out
+ * of memory): nothing more may join it; its commit reports failure. */
+int db_aborted(struct db *db);
 
 int db_begin(struct db *db);                  /* BEGIN IMMEDIATE */
 int db_commit(struct db *db);
@@ -51,6 +54,8 @@ int batch_join(struct batch *b);
 void batch_defer(struct batch *b, batch_done_cb *cb, void *arg);
 /* Commits now (shutdown, tests). 0 or -1. */
 int batch_commit(struct batch *b);
+/* 1 while a transaction is open. */
+int batch_is_open(const struct batch *b);
 struct db *batch_db(struct batch *b);
 
 /* ---- reference data (refdata.c) --------------------------------------------------- */

@@ -13,6 +13,7 @@
 struct db {
 	sqlite3 *sql;
 	int in_tx;
+	int aborted;                   /* SQLite rolled back the open transaction itself */
 	int savepoints;
 	int last_rc;
 	char error[256];

@@ -232,12 +232,20 @@ engine_recharge_accept(struct engine *e, const struct engine_recharge *req, stru
 		out->need = req->amount;
 		return out->code = ENGINE_E_BALANCE;
 	}
-	if (db_release(db) != 0)
+	if (db_release(db) != 0) {
+		db_rollback_to(db);
 		return out->code = ENGINE_E_BUSY;
+	}
 	db_account_balance(db, r->wallet_account, &out->balance);
 
+	/* A savepoint of the caller rolled back after an earlier acceptance leaves a flight
+	 * whose id the next insert reuses: it is that flight, dispatched once. */
 	struct engine_flight *f = engine_flight_add(e, t->id, op.code);
-	batch_defer(e->batch, engine_dispatch_cb, f);
+	strlcpy_safe(f->operator_code, op.code, sizeof f->operator_code);
+	if (!f->dispatch_pending) {
+		f->dispatch_pending = 1;
+		batch_defer(e->batch, engine_dispatch_cb, f);
+	}
 	char id[24], amt[MONEY_BUFSZ];
 	log_info("%s accepted: retailer %s %s %s Rs%s via %s", db_txn_format_id(t->id, id), r->msisdn,
 	    t->operator_code, t->target, money_format(t->amount, amt), t->channel);
@@ -257,6 +265,7 @@ engine_provider_find(struct engine *e, const char *name)
 
 static void engine_settle(struct engine *e, struct engine_flight *f, const char *state, int code,
     const char *provider, const char *ref);
+static void engine_retry_later(struct engine *e, struct engine_flight *f);
 
 /* Tries the next provider on the route; with none left the recharge ends 2001. */
 static void
@@ -277,9 +286,14 @@ engine_route_next(struct engine *e, struct engine_flight *f)
 		}
 		strlcpy_safe(f->provider, p->name, sizeof f->provider);
 		struct db_txn t;
-		if (db_txn_get(batch_db(e->batch), f->txn, &t) != 1) {
-			log_error("TXN%09lld vanished before dispatch", (long long)f->txn);
-			engine_flight_remove(e, f->txn);
+		int rc = db_txn_get(batch_db(e->batch), f->txn, &t);
+		if (rc == 0 || (rc == 1 && strcmp(t.state, DB_STATE_PENDING) != 0)) {
+			engine_flight_remove(e, f->txn);   /* rolled back, or settled already */
+			return;
+		}
+		if (rc < 0) {
+			f->next_index--;                  /* the same provider, shortly */
+			engine_retry_later(e, f);
 			return;
 		}
 		f->calls++;
@@ -302,19 +316,17 @@ engine_dispatch(struct engine *e, struct engine_flight *f)
 	engine_route_next(e, f);
 }
 
-/* The hold reached the disk (or did not: then the transaction never existed). */
+/* The hold reached the disk (or did not: then the transaction never existed). Only
+ * reads follow, so no batch is needed. */
 static void
 engine_dispatch_cb(void *arg, int committed)
 {
 	struct engine_flight *f = arg;
 	struct engine *e = f->engine;
 
+	f->dispatch_pending = 0;
 	if (!committed) {
 		engine_flight_remove(e, f->txn);
-		return;
-	}
-	if (batch_join(e->batch) != 0) {
-		engine_flight_remove(e, f->txn);   /* engine_resume picks it up at restart */
 		return;
 	}
 	engine_dispatch(e, f);
@@ -322,26 +334,29 @@ engine_dispatch_cb(void *arg, int committed)
 
 /* ---- settlement ------------------------------------------------------------------------ */
 
-static void engine_settle_retry_cb(evutil_socket_t fd, short what, void *arg);
+static void engine_retry_cb(evutil_socket_t fd, short what, void *arg);
 static void engine_settle_apply(struct engine *e, struct engine_flight *f);
 
-/* Storage was unavailable: try the same settlement again shortly, never drop it. */
+/* Storage was unavailable: try the same step again shortly, never drop the flight. */
 static void
-engine_settle_later(struct engine *e, struct engine_flight *f)
+engine_retry_later(struct engine *e, struct engine_flight *f)
 {
 	struct timeval tv = { 1, 0 };
 
 	if (f->retry_ev == NULL)
-		f->retry_ev = evtimer_new(e->base, engine_settle_retry_cb, f);
+		f->retry_ev = evtimer_new(e->base, engine_retry_cb, f);
 	evtimer_add(f->retry_ev, &tv);
 }
 
 static void
-engine_settle_retry_cb(evutil_socket_t fd, short what, void *arg)
+engine_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine_flight *f = arg;
 
-	engine_settle_apply(f->engine, f);
+	if (f->settling)
+		engine_settle_apply(f->engine, f);
+	else
+		engine_route_next(f->engine, f);
 }
 
 /* The flight goes only once its settlement is on disk; a failed commit settles again. */
@@ -353,7 +368,7 @@ engine_settled_cb(void *arg, int committed)
 	if (committed)
 		engine_flight_remove(f->engine, f->txn);
 	else
-		engine_settle_later(f->engine, f);
+		engine_retry_later(f->engine, f);
 }
 
 /* Records what the flight is to become, then applies it. */
@@ -381,7 +396,7 @@ engine_settle_apply(struct engine *e, struct engine_flight *f)
 	const char *provider = f->settle_provider[0] ? f->settle_provider : NULL;
 
 	if (batch_join(e->batch) != 0 || db_savepoint(db) != 0) {
-		engine_settle_later(e, f);
+		engine_retry_later(e, f);
 		return;
 	}
 	if (db_txn_get(db, f->txn, &t) != 1 || db_retailer_get(db, t.retailer_id, &r) != 1)
@@ -423,7 +438,7 @@ engine_settle_apply(struct engine *e, struct engine_flight *f)
 fail:
 	log_error("settling TXN%09lld failed: %s", (long long)f->txn, db_error(db));
 	db_rollback_to(db);
-	engine_settle_later(e, f);
+	engine_retry_later(e, f);
 }
 
 void
@@ -471,7 +486,11 @@ static void
 engine_resume_one(void *arg, const struct db_txn *t)
 {
 	struct engine *e = arg;
-	struct engine_flight *f = engine_flight_add(e, t->id, t->operator_code);
+	struct engine_flight *f;
+
+	if (engine_flight_find(e, t->id) != NULL)
+		return;            /* in hand already: its own dispatch comes */
+	f = engine_flight_add(e, t->id, t->operator_code);
 
 	/* The built-in sim lives in this process, so what it had in hand died with the
 	 * last one: calling it again cannot double a recharge. Providers outside the

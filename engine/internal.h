@@ -16,7 +16,8 @@ struct engine_flight {
 	int next_index;               /* next route entry to try */
 	char provider[32];            /* the one that has it now */
 	int calls;
-	struct event *retry_ev;       /* settlement retry when storage was busy */
+	int dispatch_pending;         /* a dispatch waits for the hold's commit */
+	struct event *retry_ev;       /* dispatch or settlement retry when storage was busy */
 	int settling;                 /* the final state is decided, maybe not yet durable */
 	int settle_success, settle_code;
 	char settle_provider[32];
