@@ -154,10 +154,8 @@ sms_sweep_one(void *arg, const struct db_txn *t)
 	struct sms_channel *c = arg;
 	struct db_retailer r;
 
-	if (strcmp(t->channel, "sms") != 0 || t->notified[0] != '\0' ||
-	    t->created_at > clock_now_ms() - (int64_t)c->cfg->pending_reply_s * 1000)
-		return;
-	if (db_retailer_get(batch_db(c->batch), t->retailer_id, &r) == 1)
+	/* the write lock only when there is something to say */
+	if (batch_join(c->batch) == 0 && db_retailer_get(batch_db(c->batch), t->retailer_id, &r) == 1)
 		(void)sms_txn_cb(c, t, ENGINE_EVENT_PENDING, r.balance);
 }
 
@@ -166,9 +164,10 @@ sms_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sms_channel *c = arg;
 
-	if (engine_inflight(c->engine) == 0 || batch_join(c->batch) != 0)
+	if (engine_inflight(c->engine) == 0)
 		return;
-	if (db_txn_each_pending(batch_db(c->batch), sms_sweep_one, c) != 0)
+	if (db_txn_each_unnotified(batch_db(c->batch),
+	    clock_now_ms() - (int64_t)c->cfg->pending_reply_s * 1000, sms_sweep_one, c) != 0)
 		log_warn("pending sweep: %s", db_error(batch_db(c->batch)));
 }
 

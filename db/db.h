@@ -187,6 +187,9 @@ int db_txn_sum_since(struct db *db, int64_t retailer, int64_t since_ms, int64_t 
 int db_txn_latest(struct db *db, int64_t retailer, struct db_txn *out, int n);
 /* Calls cb for each PENDING transaction (restart, polling, reply sweeps). */
 int db_txn_each_pending(struct db *db, void (*cb)(void *, const struct db_txn *), void *arg);
+/* Calls cb for PENDING SMS transactions created before before_ms whose retailer was
+ * told nothing yet (at most 1000 a call). */
+int db_txn_each_unnotified(struct db *db, int64_t before_ms, void (*cb)(void *, const struct db_txn *), void *arg);
 /* Calls cb for each transaction, newest first, at most limit (0: all). */
 int db_txn_each(struct db *db, int64_t retailer, int limit,
     void (*cb)(void *, const struct db_txn *), void *arg);

@@ -292,3 +292,17 @@ db_txn_each(struct db *db, int64_t retailer, int limit,
 	sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
 	return db_txn_iterate(db, st, cb, arg);
 }
+
+int
+db_txn_each_unnotified(struct db *db, int64_t before_ms, void (*cb)(void *, const struct db_txn *), void *arg)
+{
+	static const char sql[] =
+	    "SELECT " DB_TXN_COLS " WHERE state = 'PENDING' AND channel = 'sms' AND notified = ''"
+	    " AND created_at <= ?1 ORDER BY id LIMIT 1000";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, before_ms);
+	return db_txn_iterate(db, st, cb, arg);
+}

@@ -15,7 +15,10 @@ success_pct = 0
 [provider.slow]
 type = sim
 pending_pct = 100
-pending_settle_ms = 1500"
+pending_settle_ms = 1500
+[provider.late]
+type = sim
+latency_ms = 2500"
 T_PENDING_REPLY_S=1
 t_setup sms
 
@@ -27,7 +30,7 @@ ctl wallet credit $A 10000 >/dev/null
 ctl wallet credit $P 500 >/dev/null
 ctl wallet credit $C 100 >/dev/null
 # routes and an operator outside the starter plan (their CLI commands come with issue 6)
-sql "INSERT INTO routes VALUES ('BSNL', 'down'), ('MTNL', 'fail'), ('VI', 'down,sim'), ('JIO', 'slow');
+sql "INSERT INTO routes VALUES ('BSNL', 'down'), ('MTNL', 'fail'), ('VI', 'down,sim'), ('JIO', 'slow'), ('DISHTV', 'late');
      INSERT INTO operators (code, service, min_amount, max_amount) VALUES ('BESCOM', 'ELECTRICITY', 1000, 1000000);"
 
 sim_start
@@ -75,6 +78,10 @@ t "CMP complaint" $A "CMP $tid not received yet" "^OK Complaint [0-9]+ registere
 t "HELP" $A "HELP" '^RC <mobile> <operator> <amount>'
 check "UCS-2 (data_coding 8) BAL" sim "mo_dc 8 $A BAL" "expect 10 $A ^BAL Bal:Rs9310\.50 Comm:Rs"
 check "UCS-2 RC" sim "mo_dc 8 $A RC 9876543219 AIRTEL 10" "expect 10 $A ^SUCCESS 9876543219 AIRTEL Rs10\.00 .*Bal:Rs9300\.50$"
+check "no answer within pending_reply_s: PENDING, then the result" sim "mo $A DTH 01234567890 DISHTV 200" \
+	"expect_none 0.8 $A" \
+	"expect 3 $A ^PENDING 01234567890 DISHTV Rs200\.00 Txn:$TXN Bal:Rs9100\.50\$" \
+	"expect 5 $A ^SUCCESS 01234567890 DISHTV Rs200\.00 Txn:$TXN Ref:SIM[0-9]+ Comm:Rs8\.00 Bal:Rs9100\.50\$"
 
 # PINs
 t "1011 PIN missing" $P "BAL" '^ERR 1011 Invalid PIN$'
@@ -99,7 +106,7 @@ check "1013 at most once a day" sim "mo $U BAL" "expect_none 2 $U"
 
 out=$(ctl check 2>&1)
 check "rechargectl check passes" test $? -eq 0
-check "wallet equals the last reply" test "$(sql "SELECT balance FROM accounts WHERE name = 'wallet:$A'")" = 930050
+check "wallet equals the last reply" test "$(sql "SELECT balance FROM accounts WHERE name = 'wallet:$A'")" = 910050
 check "every MO processed" test "$(sql "SELECT count(*) FROM sms_in WHERE processed_at IS NULL")" = 0
 check "every reply accepted by the SMSC" test "$(sql "SELECT count(*) FROM sms_out WHERE state <> 'sent'")" = 0
 rd_stop
