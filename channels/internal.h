@@ -7,6 +7,8 @@
 #define SMS_TICKETS_MAX 20000      /* deliver_sm answers waiting on one commit */
 #define SMS_INFLIGHT_MAX 1024      /* replies handed to the session, not yet answered */
 #define SMS_PUMP_BATCH 64
+#define SMS_LONG_MO_PARTS 16       /* a long MO in more parts is refused */
+#define SMS_LONG_MO_MAX 4096       /* encoded octets of one long MO */
 
 /* An answer of the SMSC to a reply, kept until it is on disk. */
 struct sms_answer {
@@ -37,7 +39,8 @@ struct sms_channel {
 	int answers_deferred;
 	struct event *answers_ev;      /* retry when storage was unavailable */
 
-	struct event *sweep_ev;        /* PENDING replies after pending_reply_s */
+	struct event *sweep_ev;        /* PENDING replies after pending_reply_s, part expiry */
+	unsigned sweeps;
 };
 
 /* sms_command.c: the SPEC section 7 line for a transaction's state (pending: the

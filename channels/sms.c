@@ -65,14 +65,47 @@ sms_copy_utf8(char *dst, size_t cap, const char *src, size_t len)
 	dst[n] = '\0';
 }
 
+/* One part of a long MO stored; when it completes the message, the whole is decoded
+ * into m->text. Returns 1 complete, 0 stored and waiting for more, -1 error. */
+static int
+sms_part_store(struct sms_channel *c, const struct smpp_mo *mo, struct db_sms_in *m)
+{
+	struct db *db = batch_db(c->batch);
+	static uint8_t whole[SMS_LONG_MO_MAX];
+	static char text[3 * SMS_LONG_MO_MAX + 1];
+	int n, len;
+
+	if (mo->part_total > SMS_LONG_MO_PARTS) {
+		log_warn("long MO from %s in %u parts: more than %d, dropped", mo->source_addr,
+		    mo->part_total, SMS_LONG_MO_PARTS);
+		return 0;      /* answered, so the SMSC does not send it for ever */
+	}
+	n = db_sms_part_add(db, mo->source_addr, mo->part_ref, mo->part_total, mo->part_seq,
+	    mo->data_coding, mo->part, mo->part_len);
+	if (n < 0)
+		return -1;
+	if (n < mo->part_total)
+		return 0;
+	len = db_sms_part_take(db, mo->source_addr, mo->part_ref, mo->part_total, whole, sizeof whole);
+	if (len < 0) {
+		log_warn("long MO from %s (ref %u): %s, dropped", mo->source_addr, mo->part_ref, db_error(db));
+		return 0;
+	}
+	n = smpp_text_decode(mo->data_coding, whole, (size_t)len, text, sizeof text);
+	sms_copy_utf8(m->text, sizeof m->text, text, n > 0 ? (size_t)n : 0);
+	return 1;
+}
+
 static uint32_t
 sms_mo_cb(void *arg, const struct smpp_mo *mo, uint64_t ticket)
 {
 	struct sms_channel *c = arg;
+	struct db *db = batch_db(c->batch);
 	struct db_sms_in m;
+	int rc;
 
 	/* back-pressure: the SMSC keeps the message and redelivers it */
-	if (c->ntickets >= SMS_TICKETS_MAX || engine_inflight(c->engine) >= ENGINE_MAX_INFLIGHT)
+	if (c->ntickets >= SMS_TICKETS_MAX || engine_inflight(c->engine) >= c->cfg->max_inflight)
 		return ESME_RX_T_APPN;
 	if (batch_join(c->batch) != 0)
 		return ESME_RX_T_APPN;
@@ -82,9 +115,25 @@ sms_mo_cb(void *arg, const struct smpp_mo *mo, uint64_t ticket)
 	m.source_npi = mo->source_npi;
 	strlcpy_safe(m.dest_addr, mo->dest_addr ? mo->dest_addr : "", sizeof m.dest_addr);
 	m.data_coding = mo->data_coding;
-	sms_copy_utf8(m.text, sizeof m.text, mo->text, mo->text_len);
-	if (sms_store_and_process(c, &m) != 0)
-		return ESME_RX_T_APPN;
+	if (mo->part_total > 0) {
+		/* a part is answered only once stored, like a whole message */
+		if (db_savepoint(db) != 0)
+			return ESME_RX_T_APPN;
+		rc = sms_part_store(c, mo, &m);
+		if (rc < 0 || (rc == 1 && sms_store_and_process(c, &m) != 0)) {
+			log_error("cannot store a part of a long MO from %s: %s", mo->source_addr, db_error(db));
+			db_rollback_to(db);
+			return ESME_RX_T_APPN;
+		}
+		if (db_release(db) != 0) {
+			db_rollback_to(db);
+			return ESME_RX_T_APPN;
+		}
+	} else {
+		sms_copy_utf8(m.text, sizeof m.text, mo->text, mo->text_len);
+		if (sms_store_and_process(c, &m) != 0)
+			return ESME_RX_T_APPN;
+	}
 	if (c->tickets == NULL)
 		c->tickets = xcalloc(SMS_TICKETS_MAX, sizeof *c->tickets);
 	c->tickets[c->ntickets++] = ticket;
@@ -93,6 +142,13 @@ sms_mo_cb(void *arg, const struct smpp_mo *mo, uint64_t ticket)
 		batch_defer(c->batch, sms_tickets_answer_cb, c);
 	}
 	return SMPP_MO_DEFER;
+}
+
+static void
+sms_part_dropped(void *arg, const char *source, int ref, int have, int total)
+{
+	log_warn("long MO from %s (ref %d) dropped: %d of %d parts after reassembly_timeout_s",
+	    source, ref, have, total);
 }
 
 int
@@ -163,6 +219,10 @@ static void
 sms_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sms_channel *c = arg;
+
+	if (++c->sweeps % 10 == 0 && db_sms_part_expire(batch_db(c->batch),
+	    clock_now_ms() - (int64_t)c->cfg->reassembly_timeout_s * 1000, sms_part_dropped, c) < 0)
+		log_warn("long MO expiry: %s", db_error(batch_db(c->batch)));
 
 	if (engine_inflight(c->engine) == 0)
 		return;

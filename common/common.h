@@ -120,6 +120,7 @@ struct config {
 	int   sync_wait_ms, rate_limit_per_key, rate_burst;
 	/* engine */
 	int   duplicate_window_s, pending_reply_s;
+	int   max_inflight;    /* recharges waiting on providers before MOs are pushed back */
 	int   status_poll_s, status_poll_max;
 	char *default_provider;
 	int   breaker_failures, breaker_cooldown_s;

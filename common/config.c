@@ -59,6 +59,7 @@ static const struct config_option config_options[] = {
 	{ "engine", "status_poll_s", CONFIG_INT, O(status_poll_s), "60", 1, 86400 },
 	{ "engine", "status_poll_max", CONFIG_INT, O(status_poll_max), "30", 0, 100000 },
 	{ "engine", "default_provider", CONFIG_STR, O(default_provider), NULL, 1, 0 },
+	{ "engine", "max_inflight", CONFIG_INT, O(max_inflight), "20000", 1, 1000000 },
 	{ "engine", "breaker_failures", CONFIG_INT, O(breaker_failures), "5", 1, 1000 },
 	{ "engine", "breaker_cooldown_s", CONFIG_INT, O(breaker_cooldown_s), "60", 1, 86400 },
 	{ "engine", "balance_poll_s", CONFIG_INT, O(balance_poll_s), "300", 1, 86400 },

@@ -195,13 +195,14 @@ int db_txn_each(struct db *db, int64_t retailer, int limit,
     void (*cb)(void *, const struct db_txn *), void *arg);
 
 /* ---- SMS inbox and outbox (sms.c) ---------------------------------------------------- */
+#define DB_SMS_TEXT_MAX 4096
 struct db_sms_in {
 	int64_t id;
 	char source_addr[24];
 	int source_ton, source_npi;
 	char dest_addr[24];
 	int data_coding;
-	char text[1024];
+	char text[DB_SMS_TEXT_MAX];
 	int64_t received_at;
 };
 int db_sms_in_add(struct db *db, struct db_sms_in *m);          /* sets m->id */
@@ -226,6 +227,16 @@ int db_sms_out_attempt(struct db *db, int64_t id);
 /* Records a delivery receipt's state on the row with that message id, trying its hex
  * and decimal spellings; 1 matched, 0 not, -1 error. */
 int db_sms_out_dlr(struct db *db, const char *message_id, const char *stat);
+/* Long MOs: stores one part (a redelivered part is ignored). Returns how many parts of
+ * that message are now stored, or -1. */
+int db_sms_part_add(struct db *db, const char *source, int ref, int total, int seq, int data_coding,
+    const uint8_t *body, size_t len);
+/* Concatenates the parts in order into out (cap bytes) and deletes them. Returns the
+ * length, or -1 (error, or over cap). */
+int db_sms_part_take(struct db *db, const char *source, int ref, int total, uint8_t *out, size_t cap);
+/* Deletes parts older than before_ms; calls cb for each message dropped. Count or -1. */
+int db_sms_part_expire(struct db *db, int64_t before_ms,
+    void (*cb)(void *, const char *source, int ref, int have, int total), void *arg);
 /* 1 when msisdn has not been told "not registered" on day (YYYY-MM-DD); records it. */
 int db_unregistered_claim(struct db *db, const char *msisdn, const char *day);
 

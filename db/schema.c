@@ -122,6 +122,13 @@ static const char *const db_migrations[] = {
 	"  SELECT p.name, o.code, CASE p.name WHEN 'starter' THEN 300 WHEN 'gold' THEN 400 ELSE 500 END"
 	"    + CASE o.service WHEN 'DTH' THEN 100 ELSE 0 END"
 	"  FROM plans p, operators o;",
+	/* 2: parts of long MOs, stored before each part is answered */
+	"CREATE TABLE sms_parts ("
+	"  source_addr TEXT NOT NULL, ref INTEGER NOT NULL, total INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL CHECK (seq BETWEEN 1 AND total), data_coding INTEGER NOT NULL,"
+	"  body BLOB NOT NULL, received_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (source_addr, ref, total, seq));"
+	"CREATE INDEX sms_parts_age ON sms_parts (received_at);",
 };
 #define DB_NMIGRATIONS ((int)(sizeof db_migrations / sizeof db_migrations[0]))
 

@@ -224,3 +224,112 @@ db_sms_out_dlr(struct db *db, const char *message_id, const char *stat)
 	}
 	return 0;
 }
+
+int
+db_sms_part_add(struct db *db, const char *source, int ref, int total, int seq, int data_coding,
+    const uint8_t *body, size_t len)
+{
+	static const char sql_add[] =
+	    "INSERT INTO sms_parts (source_addr, ref, total, seq, data_coding, body, received_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
+	static const char sql_count[] =
+	    "SELECT count(*) FROM sms_parts WHERE source_addr = ?1 AND ref = ?2 AND total = ?3";
+	sqlite3_stmt *st = db_stmt(db, sql_add);
+	int rc, n = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, ref);
+	sqlite3_bind_int(st, 3, total);
+	sqlite3_bind_int(st, 4, seq);
+	sqlite3_bind_int(st, 5, data_coding);
+	sqlite3_bind_blob(st, 6, len > 0 ? (const void *)body : "", (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, clock_now_ms());
+	if (db_exec_stmt(db, st, "sms part insert") != 0 || (st = db_stmt(db, sql_count)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, ref);
+	sqlite3_bind_int(st, 3, total);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? n : db_fail(db, rc, "sms part count");
+}
+
+int
+db_sms_part_take(struct db *db, const char *source, int ref, int total, uint8_t *out, size_t cap)
+{
+	static const char sql_get[] =
+	    "SELECT body FROM sms_parts WHERE source_addr = ?1 AND ref = ?2 AND total = ?3 ORDER BY seq";
+	static const char sql_del[] =
+	    "DELETE FROM sms_parts WHERE source_addr = ?1 AND ref = ?2 AND total = ?3";
+	sqlite3_stmt *st = db_stmt(db, sql_get);
+	size_t len = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, ref);
+	sqlite3_bind_int(st, 3, total);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		if (n > cap - len) {
+			sqlite3_reset(st);
+			snprintf(db->error, sizeof db->error, "long MO over %zu octets", cap);
+			return -1;
+		}
+		if (n > 0)
+			memcpy(out + len, sqlite3_column_blob(st, 0), n);
+		len += n;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db, rc, "sms part read");
+	if ((st = db_stmt(db, sql_del)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, ref);
+	sqlite3_bind_int(st, 3, total);
+	if (db_exec_stmt(db, st, "sms part delete") != 0)
+		return -1;
+	return (int)len;
+}
+
+int
+db_sms_part_expire(struct db *db, int64_t before_ms,
+    void (*cb)(void *, const char *source, int ref, int have, int total), void *arg)
+{
+	static const char sql_old[] =
+	    "SELECT source_addr, ref, total, count(*) FROM sms_parts GROUP BY source_addr, ref, total"
+	    " HAVING min(received_at) < ?1 LIMIT 100";
+	static const char sql_del[] =
+	    "DELETE FROM sms_parts WHERE source_addr = ?1 AND ref = ?2 AND total = ?3";
+	struct { char source[24]; int ref, total, have; } old[100];
+	sqlite3_stmt *st = db_stmt(db, sql_old);
+	int rc, n = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, before_ms);
+	while (n < 100 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_col_text(st, 0, old[n].source, sizeof old[n].source);
+		old[n].ref = sqlite3_column_int(st, 1);
+		old[n].total = sqlite3_column_int(st, 2);
+		old[n].have = sqlite3_column_int(st, 3);
+		n++;
+	}
+	sqlite3_reset(st);
+	for (int i = 0; i < n; i++) {
+		if ((st = db_stmt(db, sql_del)) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, old[i].source, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, old[i].ref);
+		sqlite3_bind_int(st, 3, old[i].total);
+		if (db_exec_stmt(db, st, "sms part expire") != 0)
+			return -1;
+		cb(arg, old[i].source, old[i].ref, old[i].have, old[i].total);
+	}
+	return n;
+}

@@ -70,9 +70,9 @@ void engine_free(struct engine *e);        /* NULL ok */
 int engine_reload(struct engine *e, const struct config *cfg, char **cause);
 /* Start-up: resumes every PENDING transaction (see docs/design.md). Inside a batch. */
 int engine_resume(struct engine *e);
-/* Number of recharges waiting on a provider (back-pressure for channels). */
+/* Number of recharges waiting on a provider (back-pressure for channels, against
+ * [engine] max_inflight). */
 int engine_inflight(const struct engine *e);
-#define ENGINE_MAX_INFLIGHT 20000
 
 /* ---- PIN and account state ----------------------------------------------------------- */
 /* Checks the retailer may act and, when it has a PIN, that pin is it (counting wrong ones

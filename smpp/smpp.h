@@ -245,7 +245,13 @@ struct smpp_mo {
 	const char *source_addr; uint8_t source_ton, source_npi;
 	const char *dest_addr;
 	uint8_t data_coding, esm_class;
-	const char *text; size_t text_len;   /* UTF-8, NUL-terminated */
+	const char *text; size_t text_len;   /* UTF-8, NUL-terminated; NULL for a part */
+	/* One part of a long message (UDH 8- or 16-bit reference, or SAR TLVs): its body
+	 * without the UDH, still encoded in data_coding. The caller stores the parts and
+	 * decodes the whole with smpp_text_decode once every part is in, so that an answer
+	 * ESME_ROK to any part means that part is stored. part_total is 0 for a whole one. */
+	uint16_t part_ref; uint8_t part_total, part_seq;
+	const uint8_t *part; size_t part_len;
 };
 
 /* The answer to a deliver_sm is deferred until the message is stored: mo_cb returns
