@@ -21,7 +21,8 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# t_setup NAME [extra config lines for [provider.sim]]: a fresh folder, config, database
+# t_setup NAME: a fresh folder, config, database. T_SMPP_CONFIG adds lines to [smpp],
+# T_SIM_CONFIG to [provider.sim] (and may add sections after it).
 t_setup() {
 	T_NAME=$1
 	T_DIR="$ROOT/$TEST_OUT/$T_NAME"
@@ -43,6 +44,7 @@ dead_link_s = 15
 reconnect_max_s = 2
 window = 50
 submit_tps = 100000
+${T_SMPP_CONFIG:-}
 [http]
 listen = 127.0.0.1:$T_HTTP_PORT
 [engine]
