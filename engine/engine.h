@@ -119,20 +119,50 @@ struct provider_answer {
 	char ref[65];
 	char message[128];
 };
-/* A provider's answer for txn (first answer, or a later settlement of a pending one). */
+/* A provider's answer for txn (first answer, or a later settlement of a pending one, or
+ * the answer to a status query). */
 void engine_provider_answer(struct engine *e, int64_t txn, const char *provider,
     const struct provider_answer *a);
+/* A provider's balance was read (ok) or could not be (ok 0). */
+void engine_provider_balance(struct engine *e, const char *provider, int ok, int64_t paise);
 
 /* ---- providers (provider.c, provider_sim.c) ----------------------------------------- */
 struct provider;
+struct provider_callback;
 struct provider_ops {
 	const char *type;
 	const char *const *keys;      /* accepted keys of its config section, NULL-terminated */
+	/* 1: the provider lives inside this process (sim), so what it had in hand died with
+	 * the process and a PENDING recharge is submitted again after a restart. 0: it is
+	 * asked for the status instead and never called twice for one recharge. */
+	int in_process;
 	int (*init)(struct provider *p, const struct config_provider *cfg, char **cause);
 	/* Starts the call; the answer comes through engine_provider_answer, never from
 	 * inside submit itself. */
 	void (*submit)(struct provider *p, const struct db_txn *t);
+	/* Asks for the status of a recharge it was given; the answer comes through
+	 * engine_provider_answer (PROVIDER_UNKNOWN when it cannot tell). NULL: cannot. */
+	void (*status)(struct provider *p, const struct db_txn *t);
+	/* Reads the provider's balance; the answer comes through engine_provider_balance.
+	 * NULL: no balance to read. */
+	void (*balance)(struct provider *p);
+	/* A callback request to /api/v1/callback/NAME (provider_callback.c describes it):
+	 * fills *txn and *a, or returns the HTTP status to refuse it with (403 when it does
+	 * not prove to be from this provider, 400 when it names no transaction). NULL: the
+	 * type takes no callbacks. */
+	int (*callback)(struct provider *p, const struct provider_callback *cb, int64_t *txn,
+	    struct provider_answer *a);
 	void (*free)(struct provider *p);
+};
+
+/* What an HTTP callback brought: the raw pieces, for the provider to authenticate and read. */
+struct provider_callback {
+	const char *method;           /* "GET" or "POST" */
+	const char *query;            /* raw query string, or NULL */
+	const uint8_t *body; size_t body_len;
+	const char *content_type;     /* or NULL */
+	const char *secret_header;    /* X-Callback-Secret, or NULL */
+	const char *signature_header; /* X-Signature, or NULL */
 };
 struct provider {
 	char name[32];

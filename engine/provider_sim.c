@@ -161,6 +161,7 @@ provider_sim_forget(struct engine *e)
 const struct provider_ops provider_sim_ops = {
 	.type = "sim",
 	.keys = provider_sim_keys,
+	.in_process = 1,
 	.init = provider_sim_init,
 	.submit = provider_sim_submit,
 	.free = provider_sim_free,
