@@ -153,6 +153,7 @@ struct smpp_session {
 	double tokens;
 	int64_t tokens_ms;
 	int64_t paused_until_ms;
+	int64_t paused_at_ms;              /* when the current pause began or last grew */
 	int pause_ms;
 	uint8_t next_udh_ref;
 
@@ -461,6 +462,7 @@ smpp_session_submit_resp(struct smpp_session *s, uint32_t seq, uint32_t status,
 {
 	struct smpp_slot *slot = NULL;
 	struct smpp_msg *m;
+	int64_t sent_ms, now;
 	int i, part;
 
 	for (i = 0; i < s->nslots; i++) {
@@ -475,6 +477,7 @@ smpp_session_submit_resp(struct smpp_session *s, uint32_t seq, uint32_t status,
 	}
 	m = slot->msg;
 	part = slot->part;
+	sent_ms = slot->sent_ms;
 	slot->used = 0;
 	slot->msg = NULL;
 	s->ninflight--;
@@ -486,14 +489,20 @@ smpp_session_submit_resp(struct smpp_session *s, uint32_t seq, uint32_t status,
 			if (++m->ndone == m->nparts)
 				smpp_session_msg_finish(s, m, ESME_ROK, m->message_id);
 		} else if (status == ESME_RTHROTTLED || status == ESME_RMSGQFUL) {
-			/* the same part goes again after a pause that grows while it lasts */
+			/* the same part goes again after a pause that grows while it lasts; the
+			 * rest of a window sent before the pause began is the same refusal, so
+			 * only a submit sent since then makes it grow */
 			m->state[part] = SMPP_PART_QUEUED;
-			s->pause_ms = s->pause_ms == 0 ? SMPP_SESSION_PAUSE_MIN_MS :
-			    s->pause_ms * 2 > SMPP_SESSION_PAUSE_MAX_MS ?
-			    SMPP_SESSION_PAUSE_MAX_MS : s->pause_ms * 2;
-			s->paused_until_ms = smpp_now_ms() + s->pause_ms;
-			log_info("smpp: %s: pausing submits for %d ms", smpp_status_name(status),
-			    s->pause_ms);
+			if (s->pause_ms == 0 || sent_ms > s->paused_at_ms) {
+				now = smpp_now_ms();
+				s->pause_ms = s->pause_ms == 0 ? SMPP_SESSION_PAUSE_MIN_MS :
+				    s->pause_ms * 2 > SMPP_SESSION_PAUSE_MAX_MS ?
+				    SMPP_SESSION_PAUSE_MAX_MS : s->pause_ms * 2;
+				s->paused_at_ms = now;
+				s->paused_until_ms = now + s->pause_ms;
+				log_info("smpp: %s: pausing submits for %d ms", smpp_status_name(status),
+				    s->pause_ms);
+			}
 		} else {
 			log_warn("smpp: submit_sm refused: %s", smpp_status_name(status));
 			smpp_session_msg_finish(s, m, status, NULL);

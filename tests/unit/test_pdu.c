@@ -1711,6 +1711,41 @@ test_session_throttled(void **state)
 	smpp_session_free(ss);
 }
 
+/* A whole window refused by one throttle is one pause of 1 s, not a doubling per
+ * answer (which reached 30 s at once); a refusal of a part sent after it doubles it. */
+static void
+test_session_throttled_window(void **state)
+{
+	struct smpp_session *ss;
+	uint32_t seqs[4];
+	int i;
+
+	session_defaults();
+	ss = smpp_session_new_for_test(base, &scfg, &scbs);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(smpp_session_submit(ss, (uint64_t)i + 1, "919876543210", 1, 1, "hi"), 0);
+	assert_int_equal(session_sent(ss, 0), 4);
+	for (i = 0; i < 4; i++)
+		seqs[i] = out_pdus[i].h.sequence;
+	for (i = 0; i < 4; i++)
+		feed(ss, 0, build_submit_resp(seqs[i], i % 2 ? ESME_RMSGQFUL : ESME_RTHROTTLED, NULL), 0);
+	assert_int_equal(seen.nsubmit, 0);
+	run_loop_ms(1300);
+	assert_int_equal(session_sent(ss, 0), 4);
+	feed(ss, 0, build_submit_resp(out_pdus[0].h.sequence, ESME_RTHROTTLED, NULL), 0);
+	for (i = 1; i < 4; i++)
+		feed(ss, 0, build_submit_resp(out_pdus[i].h.sequence, 0, "X"), 0);
+	assert_int_equal(seen.nsubmit, 3);
+	/* sent after the pause began: the pause doubled to 2 s */
+	run_loop_ms(1500);
+	assert_int_equal(session_sent(ss, 0), 0);
+	run_loop_ms(700);
+	assert_int_equal(session_sent(ss, 0), 1);
+	feed(ss, 0, build_submit_resp(out_pdus[0].h.sequence, 0, "Y"), 0);
+	assert_int_equal(seen.nsubmit, 4);
+	smpp_session_free(ss);
+}
+
 static void
 test_session_tps(void **state)
 {
@@ -2030,6 +2065,7 @@ main(void)
 		cmocka_unit_test(test_session_payload_mode),
 		cmocka_unit_test(test_session_window_and_link_lost),
 		cmocka_unit_test(test_session_throttled),
+		cmocka_unit_test(test_session_throttled_window),
 		cmocka_unit_test(test_session_tps),
 		cmocka_unit_test(test_session_response_timeout),
 		cmocka_unit_test(test_session_enquire_and_dead),
