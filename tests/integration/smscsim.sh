@@ -233,7 +233,7 @@ mo 919876543210 one
 sleep 300
 mo 919876543210 two
 expect 5 919876543210 ^ECHO two$' -- echo
-check "mt_resp: one submit_sm refused, the next accepted" bash -c "[ $RC -eq 0 ] && grep -q '^MT_REJECTED seq=[0-9]* to=919876543210 status=ESME_RTHROTTLED$' '$OUT'"
+check "mt_resp: one submit_sm refused, the next accepted" bash -c "[ $RC -eq 0 ] && grep -q '^MT_REJECTED seq=[0-9]* to=919876543210 status=ESME_RTHROTTLED text=ECHO one$' '$OUT'"
 
 sim_run noredeliver $'wait_bound 10\nmo 919876543210 SLOW\nsleep 300\ndrop\nwait_mo_resps 1' --no-redeliver -- echo
 check "--no-redeliver: lost MO fails wait_mo_resps" has '^FAIL line 5: wait_mo_resps: 1 of 1 MOs lost'

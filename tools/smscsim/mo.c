@@ -145,12 +145,15 @@ smscsim_mo_send_part(struct smscsim *sim, struct smscsim_conn *c, uint32_t rec, 
 	mo->last_seq = seq;
 	log_debug("smscsim: -> deliver_sm seq=%u from=%s part %u/%u to %s", seq, mo->from,
 	    part + 1, mo->nparts, c->peer);
+	/* drop_after_mo: the link breaks right behind this one */
+	if (!mo->is_dlr && sim->drop_mo_left > 0 && --sim->drop_mo_left == 0)
+		smscsim_conn_drop(c);
 }
 
 void
 smscsim_mo_pump(struct smscsim *sim)
 {
-	while (sim->qlen > 0 && !sim->stopping) {
+	while (sim->qlen > 0 && !sim->stopping && !sim->silent) {
 		struct smscsim_conn *c = smscsim_receiver(sim);
 		uint32_t rec = sim->queue[sim->qhead];
 		struct smscsim_mo *mo = &sim->mos[rec];

@@ -10,6 +10,55 @@
 #include "smpp/smpp.h"
 #include "tools/smscsim/smscsim.h"
 
+/* FNV-1a over "to\0text": where (to, text) sits in the duplicate set. */
+static uint32_t
+smscsim_mt_hash(const char *to, const char *text)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = to; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	h = (h ^ 0) * 16777619u;
+	for (const char *p = text; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h;
+}
+
+/* Whether (to, text) was kept before; when keep is set, index idx is filed under it
+ * (the set grows at half full, so a probe always ends). */
+static int
+smscsim_mt_dup_check(struct smscsim *sim, const char *to, const char *text, int64_t idx)
+{
+	uint32_t h, i;
+
+	if (idx >= 0 && (sim->nmts + 1) * 2 > sim->dup_cap) {
+		uint32_t ncap = sim->dup_cap ? sim->dup_cap * 2 : 1024, *n = xcalloc(ncap, sizeof *n);
+		for (i = 0; i < sim->dup_cap; i++) {
+			uint32_t v = sim->dup_set[i], j;
+			if (v == 0)
+				continue;
+			j = smscsim_mt_hash(sim->mts[v - 1].to, sim->mts[v - 1].text) & (ncap - 1);
+			while (n[j] != 0)
+				j = (j + 1) & (ncap - 1);
+			n[j] = v;
+		}
+		free(sim->dup_set);
+		sim->dup_set = n;
+		sim->dup_cap = ncap;
+	}
+	if (sim->dup_cap == 0)
+		return 0;
+	h = smscsim_mt_hash(to, text);
+	for (i = h & (sim->dup_cap - 1); sim->dup_set[i] != 0; i = (i + 1) & (sim->dup_cap - 1)) {
+		const struct smscsim_mt *o = &sim->mts[sim->dup_set[i] - 1];
+		if (strcmp(o->to, to) == 0 && strcmp(o->text, text) == 0)
+			return 1;     /* the first copy stays filed */
+	}
+	if (idx >= 0)
+		sim->dup_set[i] = (uint32_t)idx + 1;
+	return 0;
+}
+
 /* Decodes and stores one whole MT, then tells the front end. */
 static void
 smscsim_mt_record(struct smscsim *sim, const char *to, const char *from, uint8_t dc,
@@ -49,6 +98,9 @@ smscsim_mt_record(struct smscsim *sim, const char *to, const char *from, uint8_t
 	mt->nparts = nparts;
 	mt->text = text;
 	mt->at_ms = smscsim_now_ms();
+	mt->dup = smscsim_mt_dup_check(sim, to, text, mt == &tmp ? -1 : (int64_t)(mt - sim->mts));
+	if (mt->dup)
+		sim->ndups++;
 	log_debug("smscsim: MT to %s, %u part(s), dc %u", to, nparts, dc);
 	smscsim_on_mt(sim, mt);
 	if (mt == &tmp)
@@ -211,6 +263,9 @@ smscsim_mt_free_all(struct smscsim *sim)
 	free(sim->mts);
 	sim->mts = NULL;
 	sim->nmts = sim->mts_cap = 0;
+	free(sim->dup_set);
+	sim->dup_set = NULL;
+	sim->dup_cap = 0;
 	for (int i = 0; i < SMSCSIM_REASM_SLOTS; i++)
 		smscsim_mt_reasm_clear(&sim->reasm[i]);
 }

@@ -24,7 +24,8 @@ enum smscsim_cmd_type {
 	CMD_WAIT_BOUND, CMD_WAIT_UNBOUND, CMD_MO, CMD_MO_DC, CMD_EXPECT, CMD_EXPECT_NONE,
 	CMD_EXPECT_MO_RESP, CMD_SLEEP, CMD_RAW, CMD_BURST, CMD_WAIT_MO_RESPS, CMD_MO_STATUS,
 	CMD_MT_DUMP, CMD_DROP, CMD_ECHO, CMD_QUIT, CMD_UNBIND, CMD_MT_RESP, CMD_BIND_RESP,
-	CMD_DLR,
+	CMD_DLR, CMD_DROP_AFTER_MT, CMD_DROP_AFTER_MT_RESP, CMD_DROP_AFTER_MO, CMD_THROTTLE,
+	CMD_MT_DELAY, CMD_SILENCE, CMD_GARBAGE, CMD_EXPECT_DUPS, CMD_STATS,
 };
 
 struct smscsim_cmd {
@@ -35,7 +36,7 @@ struct smscsim_cmd {
 	char *text;                  /* text, template, file, regex source, echo */
 	int dc;
 	uint32_t status;
-	int none;                    /* mt_resp none */
+	int none;                    /* mt_resp none; drop_after_mt_resp N lost */
 	long count;
 	regex_t re;
 	int has_re;
@@ -404,6 +405,54 @@ smscsim_script_parse(char *line, int lineno, char *err, size_t errcap)
 		if ((a = smscsim_script_word(&p)) != NULL &&
 		    smscsim_script_long(a, 1, 1000000000L, &c->count) != 0)
 			goto usage;
+	} else if (strcmp(w, "drop_after_mt") == 0 || strcmp(w, "drop_after_mt_resp") == 0 ||
+	    strcmp(w, "drop_after_mo") == 0) {
+		c->type = strcmp(w, "drop_after_mo") == 0 ? CMD_DROP_AFTER_MO :
+		    w[13] == '\0' ? CMD_DROP_AFTER_MT : CMD_DROP_AFTER_MT_RESP;
+		usage = c->type == CMD_DROP_AFTER_MT_RESP ? "N [lost] (N >= 1; 0 disarms)" :
+		    "N (N >= 1; 0 disarms)";
+		if (smscsim_script_long(smscsim_script_word(&p), 0, 1000000000L, &c->count) != 0)
+			goto usage;
+		if ((a = smscsim_script_word(&p)) != NULL) {
+			if (c->type != CMD_DROP_AFTER_MT_RESP || strcmp(a, "lost") != 0)
+				goto usage;
+			c->none = 1;
+		}
+		if (smscsim_script_word(&p) != NULL)
+			goto usage;
+	} else if (strcmp(w, "throttle") == 0) {
+		c->type = CMD_THROTTLE;
+		usage = "SECONDS [STATUS] (default ESME_RTHROTTLED; 0 ends it)";
+		c->status = ESME_RTHROTTLED;
+		if (smscsim_script_seconds(smscsim_script_word(&p), &c->seconds) != 0)
+			goto usage;
+		if ((a = smscsim_script_word(&p)) != NULL &&
+		    (smscsim_status_parse(a, &c->status) != 0 || c->status == ESME_ROK))
+			goto usage;
+		if (smscsim_script_word(&p) != NULL)
+			goto usage;
+	} else if (strcmp(w, "mt_delay") == 0 || strcmp(w, "garbage") == 0 ||
+	    strcmp(w, "expect_dups_at_most") == 0) {
+		c->type = w[0] == 'm' ? CMD_MT_DELAY : w[0] == 'g' ? CMD_GARBAGE : CMD_EXPECT_DUPS;
+		usage = c->type == CMD_MT_DELAY ? "MS (0: answer at once)" : c->type == CMD_GARBAGE ?
+		    "N (1 to 65536 bytes)" : "N";
+		if (smscsim_script_long(smscsim_script_word(&p), c->type == CMD_GARBAGE ? 1 : 0,
+		    c->type == CMD_GARBAGE ? 65536 : c->type == CMD_MT_DELAY ? 600000 : 1000000000L,
+		    &c->count) != 0 || smscsim_script_word(&p) != NULL)
+			goto usage;
+	} else if (strcmp(w, "silence") == 0) {
+		c->type = CMD_SILENCE;
+		usage = "on|off";
+		a = smscsim_script_word(&p);
+		if (a == NULL || (strcmp(a, "on") != 0 && strcmp(a, "off") != 0) ||
+		    smscsim_script_word(&p) != NULL)
+			goto usage;
+		c->count = strcmp(a, "on") == 0;
+	} else if (strcmp(w, "stats") == 0) {
+		c->type = CMD_STATS;
+		usage = "";
+		if (smscsim_script_word(&p) != NULL)
+			goto usage;
 	} else if (strcmp(w, "dlr") == 0) {
 		c->type = CMD_DLR;
 		usage = "on|off";
@@ -694,12 +743,62 @@ smscsim_script_start(struct smscsim_script *s, struct smscsim_cmd *c)
 		    STEP_DONE : STEP_FAIL;
 	case CMD_DROP:
 		for (int i = 0; i < SMSCSIM_MAX_CONNS; i++)
-			if (sim->conns[i] != NULL) {
-				smscsim_conn_free(sim->conns[i], "drop");
+			if (sim->conns[i] != NULL && !sim->conns[i]->closing) {
+				smscsim_conn_drop(sim->conns[i]);
 				n++;
 			}
 		if (n == 0)
 			smscsim_script_event(s, "DROPPED none");
+		return STEP_DONE;
+	case CMD_DROP_AFTER_MT:
+	case CMD_DROP_AFTER_MT_RESP:
+		sim->drop_mt_left = c->count;
+		sim->drop_mt_mode = c->type == CMD_DROP_AFTER_MT ? SMSCSIM_DROP_MT_UNANSWERED :
+		    c->none ? SMSCSIM_DROP_MT_LOST : SMSCSIM_DROP_MT_ANSWERED;
+		return STEP_DONE;
+	case CMD_DROP_AFTER_MO:
+		sim->drop_mo_left = c->count;
+		return STEP_DONE;
+	case CMD_THROTTLE:
+		sim->throttle_status = c->status;
+		sim->throttle_until_ms = c->seconds > 0 ?
+		    smscsim_now_ms() + (int64_t)(c->seconds * 1000.0) : 0;
+		return STEP_DONE;
+	case CMD_MT_DELAY:
+		sim->mt_delay_ms = (int)c->count;
+		return STEP_DONE;
+	case CMD_SILENCE:
+		sim->silent = (int)c->count;
+		if (!sim->silent) {
+			for (int i = 0; i < SMSCSIM_MAX_CONNS; i++)
+				if (sim->conns[i] != NULL)
+					smscsim_conn_wake(sim->conns[i]);
+			smscsim_mo_pump(sim);
+		}
+		return STEP_DONE;
+	case CMD_GARBAGE:
+		for (int i = 0; i < SMSCSIM_MAX_CONNS; i++)
+			if (sim->conns[i] != NULL && !sim->conns[i]->closing) {
+				static uint8_t junk[65536];
+				(void)random_bytes(junk, (size_t)c->count);
+				smscsim_conn_send_raw(sim->conns[i], junk, (size_t)c->count);
+				smscsim_script_event(s, "GARBAGE bytes=%ld peer=%s", c->count,
+				    sim->conns[i]->peer);
+				return STEP_DONE;
+			}
+		smscsim_script_fail(s, "garbage: no ESME connection");
+		return STEP_FAIL;
+	case CMD_EXPECT_DUPS:
+		if (sim->ndups > (uint32_t)c->count) {
+			smscsim_script_fail(s, "expect_dups_at_most: %u duplicate MTs, at most %ld expected",
+			    sim->ndups, c->count);
+			return STEP_FAIL;
+		}
+		return STEP_DONE;
+	case CMD_STATS:
+		smscsim_script_event(s, "STATS mts=%u dups=%u drops=%u closes=%u outstanding=%u "
+		    "mos=%u mo_answered=%u", sim->nmts, sim->ndups, sim->ndrops, sim->ncloses,
+		    sim->outstanding_at_closes, sim->mo_numbers, sim->mo_answered);
 		return STEP_DONE;
 	case CMD_UNBIND:
 		for (int i = 0; i < SMSCSIM_MAX_CONNS; i++)

@@ -137,6 +137,7 @@ smscsim_new(struct event_base *base, const struct smscsim_options *opt, char **c
 	sim->last_mo = -1;
 	sim->mt_resp_status = ESME_ROK;
 	sim->bind_resp_status = ESME_ROK;
+	sim->throttle_status = ESME_RTHROTTLED;
 	if (smscsim_listen(sim, opt->listen, cause) != 0) {
 		smscsim_free(sim);
 		return NULL;
@@ -314,9 +315,11 @@ smscsim_on_closed(struct smscsim *sim, struct smscsim_conn *c, int was_bound, co
 		if (strcmp(why, "unbind") == 0)
 			;       /* told at once by smscsim_on_unbound */
 		else if (strcmp(why, "drop") == 0)
-			smscsim_script_event(sim->script, "DROPPED peer=%s", c->peer);
+			smscsim_script_event(sim->script, "DROPPED peer=%s outstanding=%d", c->peer,
+			    c->noutstanding);
 		else if (strcmp(why, "exit") != 0)
-			smscsim_script_event(sim->script, "CLOSED peer=%s reason=%s", c->peer, why);
+			smscsim_script_event(sim->script, "CLOSED peer=%s outstanding=%d reason=%s", c->peer,
+			    c->noutstanding, why);
 	}
 	if (sim->console != NULL && was_bound && strcmp(why, "exit") != 0)
 		smscsim_console_status(sim->console, "link down (%s)", why);
@@ -329,6 +332,8 @@ smscsim_on_mt(struct smscsim *sim, struct smscsim_mt *mt)
 	if (sim->script != NULL) {
 		char *esc = smscsim_text_escape(mt->text);
 		smscsim_script_event(sim->script, "MT to=%s dc=%u text=%s", mt->to, mt->dc, esc);
+		if (mt->dup)
+			smscsim_script_event(sim->script, "MT_DUP to=%s text=%s", mt->to, esc);
 		free(esc);
 	}
 	if (sim->console != NULL)

@@ -5,10 +5,13 @@
  *
  *  - sim.c      the simulator object: listener, options, the hooks that tell the
  *               console or the script what happened, small helpers.
- *  - conn.c     one ESME connection: framing, binds, enquire_link, submit_sm, unbind.
+ *  - conn.c     one ESME connection: framing, binds, enquire_link, submit_sm, unbind;
+ *               the misbehaving SMSC (drops, throttling, slow or no answers, silence)
+ *               and, at each close, the submit_sm the ESME is still waiting for.
  *  - mo.c       MOs and delivery receipts towards the ESME: the queue, the window,
  *               deliver_sm_resp tracking, redelivery after a dropped link.
- *  - mt.c       MTs from the ESME: UDH / SAR / message_payload reassembly, the list.
+ *  - mt.c       MTs from the ESME: UDH / SAR / message_payload reassembly, the list,
+ *               duplicates (the same text to the same number accepted twice).
  *  - text.c     UTF-8 <-> the SMS data codings we send, escaping for one-line output.
  *  - input.c    line input from stdin or a file, driven by the loop.
  *  - script.c   script mode; console.c console mode; main.c options and main().
@@ -30,6 +33,7 @@ struct event;
 struct evbuffer;
 struct bufferevent;
 struct evconnlistener;
+struct evbuffer_cb_entry;
 
 #define SMSCSIM_MAX_CONNS      4        /* a transceiver, or a transmitter + receiver pair, + spares */
 #define SMSCSIM_WINDOW         100      /* outstanding deliver_sm per connection */
@@ -46,6 +50,12 @@ struct evconnlistener;
 #define SMSCSIM_LINE_MAX       65536
 
 enum smscsim_mode { SMSCSIM_MODE_CONSOLE, SMSCSIM_MODE_SCRIPT };
+
+enum smscsim_drop_mt {
+	SMSCSIM_DROP_MT_UNANSWERED = 1,   /* drop_after_mt */
+	SMSCSIM_DROP_MT_ANSWERED,         /* drop_after_mt_resp */
+	SMSCSIM_DROP_MT_LOST,             /* drop_after_mt_resp N lost */
+};
 
 enum smscsim_bind {
 	SMSCSIM_BIND_NONE = 0,
@@ -67,6 +77,34 @@ struct smscsim_options {
 	int dlr;                     /* send delivery receipts when asked (default 1) */
 	int enquire_link_s;          /* 0: never */
 	int verbose;
+};
+
+/* A submit_sm taken but not answered (mt_resp none, silence, mt_delay, a drop), or
+ * answered with the answer still in our output buffer. At a close these are what the
+ * ESME is still waiting for: the only replies it may rightly send twice. */
+enum smscsim_pend_kind {
+	SMSCSIM_PEND_NONE,           /* never answered */
+	SMSCSIM_PEND_DELAY,          /* answered at due_ms (mt_delay) */
+	SMSCSIM_PEND_LOST,           /* accepted, its answer lost with the link */
+	SMSCSIM_PEND_UNSENT,         /* answered; the bytes end at end_off of the output */
+	SMSCSIM_PEND_UNREAD,         /* sent by the ESME, never read (found at a close) */
+};
+
+struct smscsim_pending {
+	enum smscsim_pend_kind kind;
+	uint32_t seq;
+	int64_t due_ms;
+	uint64_t end_off;
+	char to[21];
+	char *text;                  /* this part's text, UTF-8, malloc'd */
+	uint8_t *raw;                /* DELAY: the PDU, decoded again when answered */
+	uint32_t raw_len;
+};
+
+/* A growable list of them (short: about the ESME's window). */
+struct smscsim_pendings {
+	struct smscsim_pending *v;
+	int n, cap;
 };
 
 /* One outstanding deliver_sm on a connection. */
@@ -92,6 +130,14 @@ struct smscsim_conn {
 	struct event *elink_ev;
 	struct smscsim_inflight inflight[SMSCSIM_WINDOW];
 	int ninflight;
+	/* submit_sm the ESME waits for: taken, not answered (pend), and answered but not
+	 * yet written to the socket (unsent, by output byte offsets) */
+	struct smscsim_pendings pend, unsent;
+	struct event *delay_ev;      /* the next mt_delay answer */
+	int64_t last_due_ms;         /* delayed answers keep their order */
+	struct evbuffer_cb_entry *out_cb;
+	uint64_t out_added, out_drained;
+	int noutstanding;            /* set at the close, for the DROPPED / CLOSED line */
 };
 
 enum smscsim_part_state { SMSCSIM_PART_QUEUED = 0, SMSCSIM_PART_SENT, SMSCSIM_PART_DONE };
@@ -128,6 +174,7 @@ struct smscsim_mt {
 	uint8_t nparts;
 	char *text;                  /* UTF-8 */
 	int consumed;                /* by an expect */
+	int dup;                     /* the same (to, text) was accepted before */
 	int64_t at_ms;
 };
 
@@ -178,6 +225,21 @@ struct smscsim {
 	long mt_resp_count;          /* how many more get it; -1: until changed */
 	uint32_t bind_resp_status;
 	long bind_resp_count;
+	/* the misbehaving SMSC (script commands; see docs/smscsim.md) */
+	long drop_mt_left;           /* drop at the Nth next submit_sm; 0: off */
+	enum smscsim_drop_mt drop_mt_mode;
+	long drop_mo_left;           /* drop after the Nth next deliver_sm; 0: off */
+	int64_t throttle_until_ms;
+	uint32_t throttle_status;
+	int mt_delay_ms;
+	int silent;                  /* answer nothing, send nothing */
+
+	/* duplicates: (to, text) of every MT kept, an open-addressing set of mts indices + 1 */
+	uint32_t *dup_set;
+	uint32_t dup_cap;
+	uint32_t ndups;
+	/* what the closes cost: drops we made, other closes, submit_sm outstanding at them */
+	uint32_t ndrops, ncloses, outstanding_at_closes;
 
 	struct smscsim_script *script;
 	struct smscsim_console *console;
@@ -222,6 +284,12 @@ void smscsim_conn_free(struct smscsim_conn *c, const char *why);
 /* Sends len bytes as they are. */
 void smscsim_conn_send_raw(struct smscsim_conn *c, const void *buf, size_t len);
 uint32_t smscsim_conn_next_seq(struct smscsim_conn *c);
+/* A drop: stops reading and sending, lets what is already written go (a second at
+ * most), then closes without unbind. DROPPED and OUTSTANDING lines tell what the ESME
+ * was still waiting for. Safe from any callback: the close happens later. */
+void smscsim_conn_drop(struct smscsim_conn *c);
+/* Silence ended: answer the delayed submit_sm that fell due meanwhile. */
+void smscsim_conn_wake(struct smscsim_conn *c);
 /* Sends unbind; the connection closes when unbind_resp comes. */
 void smscsim_conn_unbind(struct smscsim_conn *c);
 /* Writes what is still buffered, without blocking (best effort before exit). */
@@ -249,7 +317,8 @@ void smscsim_mo_free_all(struct smscsim *sim);
 
 /* ---- mt.c ------------------------------------------------------------------- */
 struct smpp_pdu;
-/* Takes one accepted submit_sm; records a whole MT when it is complete. */
+/* Takes one accepted submit_sm; records a whole MT when it is complete (and tells
+ * whether the same text already went to the same number: a duplicate). */
 void smscsim_mt_take(struct smscsim *sim, const struct smpp_pdu *p);
 void smscsim_mt_free_all(struct smscsim *sim);
 
