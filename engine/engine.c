@@ -61,7 +61,7 @@ engine_flight_find(struct engine *e, int64_t txn)
 	return *engine_flight_slot(e, txn);
 }
 
-static struct engine_flight *
+struct engine_flight *
 engine_flight_add(struct engine *e, int64_t txn, const char *operator_code)
 {
 	struct engine_flight **pp = engine_flight_slot(e, txn), *f;
@@ -77,7 +77,7 @@ engine_flight_add(struct engine *e, int64_t txn, const char *operator_code)
 	return f;
 }
 
-static void
+void
 engine_flight_remove(struct engine *e, int64_t txn)
 {
 	struct engine_flight **pp = engine_flight_slot(e, txn), *f = *pp;
@@ -85,8 +85,8 @@ engine_flight_remove(struct engine *e, int64_t txn)
 	if (f == NULL)
 		return;
 	*pp = f->next;
-	if (f->retry_ev != NULL)
-		event_free(f->retry_ev);
+	if (f->timer != NULL)
+		event_free(f->timer);
 	free(f);
 	e->ninflight--;
 }
@@ -148,7 +148,6 @@ engine_amount_ok(const struct db_operator *op, int64_t amount)
 	return 0;
 }
 
-static void engine_dispatch_cb(void *arg, int committed);
 
 int
 engine_recharge_accept(struct engine *e, const struct engine_recharge *req, struct engine_outcome *out)
@@ -252,234 +251,6 @@ engine_recharge_accept(struct engine *e, const struct engine_recharge *req, stru
 	return out->code = ENGINE_OK;
 }
 
-/* ---- routing ---------------------------------------------------------------------------- */
-
-static struct provider *
-engine_provider_find(struct engine *e, const char *name)
-{
-	for (int i = 0; i < e->nproviders; i++)
-		if (strcmp(e->providers[i]->name, name) == 0)
-			return e->providers[i];
-	return NULL;
-}
-
-static void engine_settle(struct engine *e, struct engine_flight *f, const char *state, int code,
-    const char *provider, const char *ref);
-static void engine_retry_later(struct engine *e, struct engine_flight *f);
-
-/* Tries the next provider on the route; with none left the recharge ends 2001. */
-static void
-engine_route_next(struct engine *e, struct engine_flight *f)
-{
-	char list[sizeof f->route], *save = NULL, *tok;
-	int i = 0;
-
-	strlcpy_safe(list, f->route, sizeof list);
-	for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save), i++) {
-		if (i < f->next_index)
-			continue;
-		f->next_index = i + 1;
-		struct provider *p = engine_provider_find(e, tok);
-		if (p == NULL) {
-			log_warn("route for %s names unknown provider '%s'", f->operator_code, tok);
-			continue;
-		}
-		strlcpy_safe(f->provider, p->name, sizeof f->provider);
-		struct db_txn t;
-		int rc = db_txn_get(batch_db(e->batch), f->txn, &t);
-		if (rc == 0 || (rc == 1 && strcmp(t.state, DB_STATE_PENDING) != 0)) {
-			engine_flight_remove(e, f->txn);   /* rolled back, or settled already */
-			return;
-		}
-		if (rc < 0) {
-			f->next_index--;                  /* the same provider, shortly */
-			engine_retry_later(e, f);
-			return;
-		}
-		f->calls++;
-		p->ops->submit(p, &t);
-		return;
-	}
-	engine_settle(e, f, DB_STATE_FAILED, ENGINE_E_DOWN, NULL, NULL);
-}
-
-/* After the hold is durable: pick the route and call the first provider. */
-static void
-engine_dispatch(struct engine *e, struct engine_flight *f)
-{
-	struct db *db = batch_db(e->batch);
-	int rc = db_route_get(db, f->operator_code, f->route, sizeof f->route);
-
-	if (rc <= 0)
-		strlcpy_safe(f->route, e->cfg->default_provider, sizeof f->route);
-	f->next_index = 0;
-	engine_route_next(e, f);
-}
-
-/* The hold reached the disk (or did not: then the transaction never existed). Only
- * reads follow, so no batch is needed. */
-static void
-engine_dispatch_cb(void *arg, int committed)
-{
-	struct engine_flight *f = arg;
-	struct engine *e = f->engine;
-
-	f->dispatch_pending = 0;
-	if (!committed) {
-		engine_flight_remove(e, f->txn);
-		return;
-	}
-	engine_dispatch(e, f);
-}
-
-/* ---- settlement ------------------------------------------------------------------------ */
-
-static void engine_retry_cb(evutil_socket_t fd, short what, void *arg);
-static void engine_settle_apply(struct engine *e, struct engine_flight *f);
-
-/* Storage was unavailable: try the same step again shortly, never drop the flight. */
-static void
-engine_retry_later(struct engine *e, struct engine_flight *f)
-{
-	struct timeval tv = { 1, 0 };
-
-	if (f->retry_ev == NULL)
-		f->retry_ev = evtimer_new(e->base, engine_retry_cb, f);
-	evtimer_add(f->retry_ev, &tv);
-}
-
-static void
-engine_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct engine_flight *f = arg;
-
-	if (f->settling)
-		engine_settle_apply(f->engine, f);
-	else
-		engine_route_next(f->engine, f);
-}
-
-/* The flight goes only once its settlement is on disk; a failed commit settles again. */
-static void
-engine_settled_cb(void *arg, int committed)
-{
-	struct engine_flight *f = arg;
-
-	if (committed)
-		engine_flight_remove(f->engine, f->txn);
-	else
-		engine_retry_later(f->engine, f);
-}
-
-/* Records what the flight is to become, then applies it. */
-static void
-engine_settle(struct engine *e, struct engine_flight *f, const char *state, int code,
-    const char *provider, const char *ref)
-{
-	f->settling = 1;
-	f->settle_success = strcmp(state, DB_STATE_SUCCESS) == 0;
-	f->settle_code = code;
-	strlcpy_safe(f->settle_provider, provider ? provider : "", sizeof f->settle_provider);
-	strlcpy_safe(f->settle_ref, ref ? ref : "", sizeof f->settle_ref);
-	engine_settle_apply(e, f);
-}
-
-/* Final state, its postings and the channel's reply, in one savepoint of the batch. */
-static void
-engine_settle_apply(struct engine *e, struct engine_flight *f)
-{
-	struct db *db = batch_db(e->batch);
-	struct db_txn t;
-	struct db_retailer r;
-	int64_t commission = 0, balance = 0;
-	const char *state = f->settle_success ? DB_STATE_SUCCESS : DB_STATE_FAILED;
-	const char *provider = f->settle_provider[0] ? f->settle_provider : NULL;
-
-	if (batch_join(e->batch) != 0 || db_savepoint(db) != 0) {
-		engine_retry_later(e, f);
-		return;
-	}
-	if (db_txn_get(db, f->txn, &t) != 1 || db_retailer_get(db, t.retailer_id, &r) != 1)
-		goto fail;
-	if (strcmp(t.state, DB_STATE_PENDING) != 0) {
-		/* settled already (by another path, before a restart): nothing to do */
-		db_release(db);
-		engine_flight_remove(e, f->txn);
-		return;
-	}
-	if (f->settle_success) {
-		int32_t rate = db_commission_rate(db, r.plan, t.operator_code);
-		if (rate < 0)
-			goto fail;
-		commission = money_commission(t.amount, rate);
-		struct db_line paid[2] = { { DB_ACCOUNT_IN_FLIGHT, -t.amount }, { DB_ACCOUNT_PROVIDER, t.amount } };
-		struct db_line comm[2] = { { DB_ACCOUNT_COMMISSION, -commission }, { r.commission_account, commission } };
-		if (db_posting_add(db, "success", t.id, provider, NULL, paid, 2) != 1 ||
-		    (commission > 0 && db_posting_add(db, "commission", t.id, provider, NULL, comm, 2) != 1))
-			goto fail;
-	} else {
-		struct db_line refund[2] = { { DB_ACCOUNT_IN_FLIGHT, -t.amount }, { r.wallet_account, t.amount } };
-		if (db_posting_add(db, "refund", t.id, provider ? provider : "engine", NULL, refund, 2) != 1)
-			goto fail;
-	}
-	if (db_txn_finish(db, t.id, state, f->settle_code, provider, f->settle_ref, commission) != 1 ||
-	    db_txn_get(db, t.id, &t) != 1 || db_account_balance(db, r.wallet_account, &balance) != 1)
-		goto fail;
-	if (e->hooks.txn_cb != NULL && e->hooks.txn_cb(e->hooks.arg, &t, ENGINE_EVENT_FINAL, balance) != 0)
-		goto fail;
-	if (db_release(db) != 0)
-		goto fail;
-	char id[24], amt[MONEY_BUFSZ];
-	log_info("%s %s%s%s via %s Rs%s", db_txn_format_id(t.id, id), state, f->settle_code ? " " : "",
-	    f->settle_code ? engine_code_message(f->settle_code) : "", provider ? provider : "-",
-	    money_format(t.amount, amt));
-	batch_defer(e->batch, engine_settled_cb, f);
-	return;
-fail:
-	log_error("settling TXN%09lld failed: %s", (long long)f->txn, db_error(db));
-	db_rollback_to(db);
-	engine_retry_later(e, f);
-}
-
-void
-engine_provider_answer(struct engine *e, int64_t txn, const char *provider, const struct provider_answer *a)
-{
-	struct engine_flight *f = engine_flight_find(e, txn);
-	struct db_txn t;
-	int64_t balance;
-
-	if (f == NULL || f->settling) {
-		log_warn("answer from %s for TXN%09lld that is not in flight: ignored", provider, (long long)txn);
-		return;
-	}
-	switch (a->result) {
-	case PROVIDER_SUCCESS:
-		engine_settle(e, f, DB_STATE_SUCCESS, 0, provider, a->ref);
-		break;
-	case PROVIDER_FAILED:
-		engine_settle(e, f, DB_STATE_FAILED, ENGINE_E_FAILED, provider, a->ref);
-		break;
-	case PROVIDER_DOWN:
-		log_info("TXN%09lld: provider %s did not take it (%s)", (long long)txn, provider, a->message);
-		engine_route_next(e, f);
-		break;
-	case PROVIDER_PENDING:
-	case PROVIDER_UNKNOWN:
-		/* the provider has it or may have it: nothing is failed that it may do */
-		if (batch_join(e->batch) != 0)
-			break;
-		if (db_txn_set_provider(batch_db(e->batch), txn, provider) == 0 &&
-		    db_txn_get(batch_db(e->batch), txn, &t) == 1 && e->hooks.txn_cb != NULL) {
-			struct db_retailer r;
-			if (db_retailer_get(batch_db(e->batch), t.retailer_id, &r) == 1) {
-				balance = r.balance;
-				(void)e->hooks.txn_cb(e->hooks.arg, &t, ENGINE_EVENT_PENDING, balance);
-			}
-		}
-		break;
-	}
-}
-
 /* ---- restart ------------------------------------------------------------------------------ */
 
 static void
@@ -491,11 +262,18 @@ engine_resume_one(void *arg, const struct db_txn *t)
 	if (engine_flight_find(e, t->id) != NULL)
 		return;            /* in hand already: its own dispatch comes */
 	f = engine_flight_add(e, t->id, t->operator_code);
-
 	/* The built-in sim lives in this process, so what it had in hand died with the
-	 * last one: calling it again cannot double a recharge. Providers outside the
-	 * process are asked for the status instead (docs/design.md). */
-	engine_dispatch(e, f);
+	 * last one: calling it again cannot double a recharge. A provider outside the
+	 * process that may have it (recorded before it was called) is asked for the
+	 * status, never called again (docs/design.md). */
+	struct provider *p = t->provider[0] ? engine_provider_find(e, t->provider) : NULL;
+	if (t->provider[0] == '\0' || (p != NULL && p->ops->in_process)) {
+		engine_dispatch(e, f);
+		return;
+	}
+	strlcpy_safe(f->provider, t->provider, sizeof f->provider);
+	f->step = ENGINE_STEP_POLL;
+	engine_poll(e, f);
 }
 
 int
@@ -528,6 +306,7 @@ engine_new(struct event_base *base, struct batch *batch, const struct config *cf
 		free(e);
 		return NULL;
 	}
+	engine_watch_start(e);
 	return e;
 }
 
@@ -539,7 +318,13 @@ engine_reload(struct engine *e, const struct config *cfg, char **cause)
 
 	if (engine_providers_create(e, cfg, fresh, &n, cause) != 0)
 		return -1;
-	/* answers for calls already made come back by name, so old providers may go */
+	/* answers for calls already made come back by name, so old providers may go;
+	 * health carries over by name */
+	for (int i = 0; i < n; i++) {
+		struct provider *old = engine_provider_find(e, fresh[i]->name);
+		if (old != NULL)
+			memcpy(&fresh[i]->health, &old->health, sizeof old->health);
+	}
 	engine_providers_free(e->providers, e->nproviders);
 	memcpy(e->providers, fresh, sizeof fresh[0] * (size_t)n);
 	e->nproviders = n;
@@ -553,13 +338,14 @@ engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	provider_sim_forget(e);
+	engine_watch_stop(e);
 	engine_providers_free(e->providers, e->nproviders);
 	for (int i = 0; i < ENGINE_FLIGHT_BUCKETS; i++) {
 		while (e->flights[i] != NULL) {
 			struct engine_flight *f = e->flights[i];
 			e->flights[i] = f->next;
-			if (f->retry_ev != NULL)
-				event_free(f->retry_ev);
+			if (f->timer != NULL)
+				event_free(f->timer);
 			free(f);
 		}
 	}

@@ -18,6 +18,7 @@
 
 struct event_base;
 struct engine;
+struct provider_callback;
 
 /* SPEC section 6: the numbers users see. */
 enum engine_code {
@@ -51,6 +52,7 @@ const char *engine_code_message(int code);
 enum engine_event {
 	ENGINE_EVENT_FINAL,        /* SUCCESS or FAILED (2001: no provider took it; 2002) */
 	ENGINE_EVENT_PENDING,      /* the provider answered pending: tell the retailer now */
+	ENGINE_EVENT_REVERSED,     /* a SUCCESS reversed: refunded, commission clawed back */
 };
 
 struct engine_hooks {
@@ -58,6 +60,9 @@ struct engine_hooks {
 	 * balance after the change. Returns 0, or -1 when it could not record its part
 	 * (the settlement is then rolled back and retried). */
 	int (*txn_cb)(void *arg, const struct db_txn *t, enum engine_event ev, int64_t balance);
+	/* An alert for the admins (low provider balance, a recharge stuck PENDING), inside
+	 * the open batch. */
+	void (*alert_cb)(void *arg, const char *text);
 	void *arg;
 };
 
@@ -81,6 +86,23 @@ int engine_inflight(const struct engine *e);
 int engine_retailer_authorize(struct engine *e, struct db_retailer *r, const char *pin);
 /* PIN <new> / PIN <old> <new>. */
 int engine_pin_change(struct engine *e, struct db_retailer *r, const char *old_pin, const char *new_pin);
+
+/* A provider callback (the HTTP channel passes it on): settles or reverses what it names.
+ * Returns the HTTP status to answer: 200, 403 (not proven to be from that provider, or
+ * for another provider's transaction), 400 (no transaction named), 404 (no such
+ * provider or transaction), 503 (not recorded now: the provider should call again).
+ * Inside a batch; the caller answers 200 only after that batch commits (a reversal of a
+ * SUCCESS is recorded nowhere else). */
+int engine_provider_callback(struct engine *e, const char *provider, const struct provider_callback *cb);
+
+/* Outside the daemon too (rechargectl): inside the caller's transaction.
+ * engine_db_settle: PENDING -> SUCCESS (commission by plan and operator) or FAILED
+ * (refund), with postings; 1 done, 0 not PENDING, -1 error. engine_db_reverse:
+ * SUCCESS -> REVERSED with refund and commission clawback; 1, 0 not SUCCESS, -1.
+ * Both fill *t as stored afterwards and *balance (the wallet). */
+int engine_db_settle(struct db *db, int64_t txn, int success, int code, const char *provider,
+    const char *ref, struct db_txn *t, int64_t *balance);
+int engine_db_reverse(struct db *db, int64_t txn, const char *actor, struct db_txn *t, int64_t *balance);
 
 /* One of the retailer's own transactions by its "TXN..." id: ENGINE_OK, or
  * ENGINE_E_NOT_FOUND when it does not exist or is another retailer's. */
@@ -113,7 +135,9 @@ int engine_recharge_accept(struct engine *e, const struct engine_recharge *req, 
 
 /* Operator a provider says: SUCCESS with a reference, FAILED, PENDING, DOWN (not taken:
  * next provider), UNKNOWN (may have been done: stays PENDING). */
-enum provider_result { PROVIDER_SUCCESS, PROVIDER_FAILED, PROVIDER_PENDING, PROVIDER_DOWN, PROVIDER_UNKNOWN };
+enum provider_result { PROVIDER_SUCCESS, PROVIDER_FAILED, PROVIDER_PENDING, PROVIDER_DOWN, PROVIDER_UNKNOWN,
+	PROVIDER_REVERSED,            /* a SUCCESS undone by the operator */
+};
 struct provider_answer {
 	enum provider_result result;
 	char ref[65];
@@ -164,12 +188,24 @@ struct provider_callback {
 	const char *secret_header;    /* X-Callback-Secret, or NULL */
 	const char *signature_header; /* X-Signature, or NULL */
 };
+/* What the engine knows of a provider's health (persisted in provider_state). */
+struct provider_health {
+	int failures;                 /* not taken or unknown, in a row */
+	int64_t breaker_open_until;   /* ms; skipped on routes until then */
+	int64_t last_ok_at;
+	char last_error[128];
+	int has_balance;
+	int64_t balance, balance_at;
+	int low_balance_alerted;
+};
+
 struct provider {
 	char name[32];
 	const struct provider_ops *ops;
 	struct engine *engine;
 	struct event_base *base;
 	void *state;                  /* the type's own */
+	struct provider_health health;
 };
 extern const struct provider_ops provider_sim_ops;
 

@@ -67,7 +67,7 @@ setup_with(void **state, const char *sim)
 	event_base_priority_init(fx->base, 3);
 	fx->batch = batch_new(fx->base, fx->db);
 	memset(fx->pepper, 7, sizeof fx->pepper);
-	struct engine_hooks hooks = { fx_txn_cb, fx };
+	struct engine_hooks hooks = { .txn_cb = fx_txn_cb, .arg = fx };
 	fx->engine = engine_new(fx->base, fx->batch, fx->cfg, fx->pepper, &hooks, &cause);
 	assert_non_null(fx->engine);
 	*state = fx;

@@ -1,0 +1,147 @@
+/* engine/settle.c: final states. A settlement's postings, the transaction's state and
+ * the channel's reply are one savepoint; the flight is dropped only once that is on disk.
+ * The database part is shared with rechargectl (txn resolve, txn reverse). */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "engine/internal.h"
+
+int
+engine_db_settle(struct db *db, int64_t txn, int success, int code, const char *provider,
+    const char *ref, struct db_txn *t, int64_t *balance)
+{
+	struct db_retailer r;
+	int64_t commission = 0;
+
+	if (db_txn_get(db, txn, t) != 1 || db_retailer_get(db, t->retailer_id, &r) != 1)
+		return -1;
+	if (strcmp(t->state, DB_STATE_PENDING) != 0)
+		return 0;
+	if (success) {
+		int32_t rate = db_commission_rate(db, r.plan, t->operator_code);
+		if (rate < 0)
+			return -1;
+		commission = money_commission(t->amount, rate);
+		struct db_line paid[2] = { { DB_ACCOUNT_IN_FLIGHT, -t->amount }, { DB_ACCOUNT_PROVIDER, t->amount } };
+		struct db_line comm[2] = { { DB_ACCOUNT_COMMISSION, -commission }, { r.commission_account, commission } };
+		if (db_posting_add(db, "success", t->id, provider, NULL, paid, 2) != 1 ||
+		    (commission > 0 && db_posting_add(db, "commission", t->id, provider, NULL, comm, 2) != 1))
+			return -1;
+	} else {
+		struct db_line refund[2] = { { DB_ACCOUNT_IN_FLIGHT, -t->amount }, { r.wallet_account, t->amount } };
+		if (db_posting_add(db, "refund", t->id, provider ? provider : "engine", NULL, refund, 2) != 1)
+			return -1;
+	}
+	if (db_txn_finish(db, t->id, success ? DB_STATE_SUCCESS : DB_STATE_FAILED, code, provider,
+	    ref, commission) != 1 || db_txn_get(db, t->id, t) != 1 ||
+	    db_account_balance(db, r.wallet_account, balance) != 1)
+		return -1;
+	return 1;
+}
+
+int
+engine_db_reverse(struct db *db, int64_t txn, const char *actor, struct db_txn *t, int64_t *balance)
+{
+	struct db_retailer r;
+
+	if (db_txn_get(db, txn, t) != 1 || db_retailer_get(db, t->retailer_id, &r) != 1)
+		return -1;
+	if (strcmp(t->state, DB_STATE_SUCCESS) != 0)
+		return 0;
+	/* the provider gives the money back; the commission earned on it goes back too */
+	struct db_line refund[2] = { { DB_ACCOUNT_PROVIDER, -t->amount }, { r.wallet_account, t->amount } };
+	struct db_line claw[2] = { { r.commission_account, -t->commission }, { DB_ACCOUNT_COMMISSION, t->commission } };
+	if (db_posting_add(db, "reversal", t->id, actor, NULL, refund, 2) != 1 ||
+	    (t->commission > 0 && db_posting_add(db, "clawback", t->id, actor, NULL, claw, 2) != 1) ||
+	    db_txn_reverse(db, t->id) != 1 || db_txn_get(db, t->id, t) != 1 ||
+	    db_account_balance(db, r.wallet_account, balance) != 1)
+		return -1;
+	return 1;
+}
+
+/* The flight goes only once its settlement is on disk; a failed commit settles again. */
+static void
+engine_settled_cb(void *arg, int committed)
+{
+	struct engine_flight *f = arg;
+
+	if (committed)
+		engine_flight_remove(f->engine, f->txn);
+	else
+		engine_later(f->engine, f, ENGINE_STEP_SETTLE, 1);
+}
+
+/* Records what the flight is to become, then applies it. */
+void
+engine_settle(struct engine *e, struct engine_flight *f, int success, int code,
+    const char *provider, const char *ref)
+{
+	f->settling = 1;
+	f->settle_success = success;
+	f->settle_code = code;
+	strlcpy_safe(f->settle_provider, provider ? provider : "", sizeof f->settle_provider);
+	strlcpy_safe(f->settle_ref, ref ? ref : "", sizeof f->settle_ref);
+	engine_settle_apply(e, f);
+}
+
+/* Final state, its postings and the channel's reply, in one savepoint of the batch. */
+void
+engine_settle_apply(struct engine *e, struct engine_flight *f)
+{
+	struct db *db = batch_db(e->batch);
+	const char *provider = f->settle_provider[0] ? f->settle_provider : NULL;
+	struct db_txn t;
+	int64_t balance = 0;
+	int rc;
+
+	if (batch_join(e->batch) != 0 || db_savepoint(db) != 0) {
+		engine_later(e, f, ENGINE_STEP_SETTLE, 1);
+		return;
+	}
+	rc = engine_db_settle(db, f->txn, f->settle_success, f->settle_code, provider, f->settle_ref,
+	    &t, &balance);
+	if (rc == 0) {
+		/* settled already (rechargectl txn resolve, before a restart): nothing to do */
+		db_release(db);
+		engine_flight_remove(e, f->txn);
+		return;
+	}
+	if (rc < 0 || (e->hooks.txn_cb != NULL &&
+	    e->hooks.txn_cb(e->hooks.arg, &t, ENGINE_EVENT_FINAL, balance) != 0) || db_release(db) != 0) {
+		log_error("settling TXN%09lld failed: %s", (long long)f->txn, db_error(db));
+		db_rollback_to(db);
+		engine_later(e, f, ENGINE_STEP_SETTLE, 1);
+		return;
+	}
+	char id[24], amt[MONEY_BUFSZ];
+	log_info("%s %s%s%s via %s Rs%s", db_txn_format_id(t.id, id), t.state, f->settle_code ? " " : "",
+	    f->settle_code ? engine_code_message(f->settle_code) : "", provider ? provider : "-",
+	    money_format(t.amount, amt));
+	batch_defer(e->batch, engine_settled_cb, f);
+}
+
+int
+engine_reverse(struct engine *e, int64_t txn, const char *provider)
+{
+	struct db *db = batch_db(e->batch);
+	struct db_txn t;
+	int64_t balance;
+	int rc;
+
+	if (batch_join(e->batch) != 0 || db_savepoint(db) != 0) {
+		log_warn("TXN%09lld: reversal by %s not recorded now: %s", (long long)txn, provider, db_error(db));
+		return -1;
+	}
+	rc = engine_db_reverse(db, txn, provider, &t, &balance);
+	if (rc < 0 || (rc == 1 && e->hooks.txn_cb != NULL &&
+	    e->hooks.txn_cb(e->hooks.arg, &t, ENGINE_EVENT_REVERSED, balance) != 0) || db_release(db) != 0) {
+		log_error("reversing TXN%09lld failed: %s", (long long)txn, db_error(db));
+		db_rollback_to(db);
+		return -1;
+	}
+	if (rc == 1)
+		log_info("TXN%09lld REVERSED by %s: refunded, commission clawed back", (long long)txn, provider);
+	return 0;
+}
