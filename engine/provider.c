@@ -7,6 +7,7 @@
 
 static const struct provider_ops *const provider_types[] = {
 	&provider_sim_ops,
+	&provider_http_ops,
 };
 
 static const struct provider_ops *
