@@ -40,7 +40,6 @@ struct sms_channel {
 	struct event *answers_ev;      /* retry when storage was unavailable */
 
 	struct event *sweep_ev;        /* PENDING replies after pending_reply_s, part expiry */
-	unsigned sweeps;
 };
 
 /* sms_command.c: the SPEC section 7 line for a transaction's state (pending: the

@@ -75,7 +75,6 @@ daemon_session_config(const struct config *cfg, struct smpp_session_config *s)
 	s->submit_tps = cfg->submit_tps;
 	s->request_dlr = cfg->request_dlr;
 	s->long_sms_payload = cfg->long_sms_payload;
-	s->reassembly_timeout_s = cfg->reassembly_timeout_s;
 }
 
 static void

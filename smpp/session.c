@@ -41,8 +41,6 @@
 #define SMPP_SESSION_PAUSE_MIN_MS  1000        /* after ESME_RTHROTTLED/ESME_RMSGQFUL */
 #define SMPP_SESSION_PAUSE_MAX_MS  30000
 #define SMPP_SESSION_TICK_MS       250
-#define SMPP_REASM_SLOTS           64          /* long MOs being reassembled at once */
-#define SMPP_REASM_MAX_BYTES       4096        /* of one reassembled MO, encoded */
 
 /* The ticket of a deferred answer: generation << 32 | sequence; bit 31 (sequences stop
  * at 0x7FFFFFFF) marks a data_sm, whose answer is a data_sm_resp. */
@@ -91,25 +89,6 @@ struct smpp_msg {
 	uint8_t text[];
 };
 TAILQ_HEAD(smpp_msgs, smpp_msg);
-
-/*
- * A long MO arriving in parts (UDH 8- or 16-bit reference, or SAR TLVs). Parts before the
- * last are answered ESME_ROK at once and kept here: holding their answers would stall an
- * SMSC whose window is 1. The whole goes to mo_cb with the last part's ticket, so it is
- * acknowledged only once stored; parts still missing after reassembly_timeout_s are
- * dropped with a log line (SPEC 8). Bounded: SMPP_REASM_SLOTS, the oldest evicted.
- */
-struct smpp_reasm {
-	int used;
-	char source[21];
-	uint8_t source_ton, source_npi, dc;
-	char dest[21];
-	uint16_t ref;
-	uint8_t total, have;
-	int64_t started_ms;
-	size_t len[SMPP_SESSION_MAX_PARTS];
-	uint8_t *part[SMPP_SESSION_MAX_PARTS];
-};
 
 /* A submit_sm in flight; msg is NULL once its message is finished (late answer). */
 struct smpp_slot {
@@ -161,7 +140,6 @@ struct smpp_session {
 	void (*stop_done)(void *);
 	void *stop_arg;
 
-	struct smpp_reasm reasm[SMPP_REASM_SLOTS];
 
 	int test_mode;
 	int cfg_too_long;                  /* a bind field over its SMPP width */
@@ -688,40 +666,10 @@ smpp_session_dlr(struct smpp_session *s, const struct smpp_pdu *p, const char *t
 		s->cbs.dlr_cb(s->cbs.arg, id, stat);
 }
 
-/* Frees one reassembly slot. */
-static void
-smpp_reasm_clear(struct smpp_reasm *r)
-{
-	int i;
-
-	for (i = 0; i < SMPP_SESSION_MAX_PARTS; i++)
-		free(r->part[i]);
-	memset(r, 0, sizeof *r);
-}
-
-/* Parts still missing after reassembly_timeout_s: the message is dropped. */
-static void
-smpp_reasm_expire(struct smpp_session *s, int64_t now)
-{
-	int64_t limit = (int64_t)(s->cfg.reassembly_timeout_s > 0 ?
-	    s->cfg.reassembly_timeout_s : 300) * 1000;
-	int i;
-
-	for (i = 0; i < SMPP_REASM_SLOTS; i++) {
-		struct smpp_reasm *r = &s->reasm[i];
-
-		if (r->used && now - r->started_ms > limit) {
-			log_warn("smpp: long MO from %s (ref %u) dropped: %u of %u parts after %d s",
-			    r->source, r->ref, r->have, r->total, (int)(limit / 1000));
-			smpp_reasm_clear(r);
-		}
-	}
-}
-
 /* Concatenation info from the UDH (IEI 0 or 8) or the SAR TLVs; 1 when it is a part of
  * a longer message. *udhl is the UDH length to skip (0 without one). */
 static int
-smpp_reasm_info(const struct smpp_pdu *p, const uint8_t *body, size_t len, size_t *udhl,
+smpp_concat_info(const struct smpp_pdu *p, const uint8_t *body, size_t len, size_t *udhl,
     uint16_t *ref, uint8_t *total, uint8_t *seq)
 {
 	size_t i, end;
@@ -760,75 +708,8 @@ smpp_reasm_info(const struct smpp_pdu *p, const uint8_t *body, size_t len, size_
 	return 1;
 }
 
-/* Files one part. Returns the slot when the message is now complete, else NULL (the
- * part was kept, or could not be: too many parts or bytes, logged). */
-static struct smpp_reasm *
-smpp_reasm_add(struct smpp_session *s, const struct smpp_pdu *p, uint16_t ref,
-    uint8_t total, uint8_t seq, const uint8_t *body, size_t len)
-{
-	struct smpp_reasm *r = NULL, *oldest = NULL;
-	size_t sum = len;
-	int i;
-
-	if (total > SMPP_SESSION_MAX_PARTS) {
-		log_warn("smpp: long MO from %s in %u parts: more than %d, dropped", p->source_addr,
-		    total, SMPP_SESSION_MAX_PARTS);
-		return NULL;
-	}
-	for (i = 0; i < SMPP_REASM_SLOTS; i++) {
-		struct smpp_reasm *x = &s->reasm[i];
-
-		if (x->used && x->ref == ref && x->total == total &&
-		    strcmp(x->source, p->source_addr) == 0) {
-			r = x;
-			break;
-		}
-		if (!x->used && oldest == NULL)
-			oldest = x;
-	}
-	if (r == NULL) {
-		if (oldest == NULL) {
-			oldest = &s->reasm[0];
-			for (i = 1; i < SMPP_REASM_SLOTS; i++) {
-				if (s->reasm[i].started_ms < oldest->started_ms)
-					oldest = &s->reasm[i];
-			}
-			log_warn("smpp: too many long MOs at once: the one from %s (ref %u) dropped",
-			    oldest->source, oldest->ref);
-			smpp_reasm_clear(oldest);
-		}
-		r = oldest;
-		r->used = 1;
-		strlcpy_safe(r->source, p->source_addr, sizeof r->source);
-		strlcpy_safe(r->dest, p->destination_addr, sizeof r->dest);
-		r->source_ton = p->source_addr_ton;
-		r->source_npi = p->source_addr_npi;
-		r->dc = p->data_coding;
-		r->ref = ref;
-		r->total = total;
-		r->started_ms = smpp_now_ms();
-	}
-	for (i = 0; i < total; i++) {
-		if (i != seq - 1)
-			sum += r->len[i];
-	}
-	if (sum > SMPP_REASM_MAX_BYTES) {
-		log_warn("smpp: long MO from %s (ref %u) over %d octets, dropped", r->source, ref,
-		    SMPP_REASM_MAX_BYTES);
-		smpp_reasm_clear(r);
-		return NULL;
-	}
-	if (r->part[seq - 1] == NULL)
-		r->have++;
-	free(r->part[seq - 1]);		/* a redelivered part replaces the first copy */
-	r->part[seq - 1] = xcalloc(1, len > 0 ? len : 1);
-	if (len > 0)
-		memcpy(r->part[seq - 1], body, len);
-	r->len[seq - 1] = len;
-	return r->have == r->total ? r : NULL;
-}
-
-/* deliver_sm or data_sm from the SMSC: receipts at once, messages to the caller. */
+/* deliver_sm or data_sm from the SMSC: receipts at once, messages to the caller. A part
+ * of a long message goes to the caller as it is, to be stored before it is answered. */
 static void
 smpp_conn_deliver(struct smpp_conn *c, const struct smpp_pdu *p)
 {
@@ -836,12 +717,11 @@ smpp_conn_deliver(struct smpp_conn *c, const struct smpp_pdu *p)
 	uint32_t resp = p->h.command_id | SMPP_RESP_BIT, status;
 	const uint8_t *body = p->short_message;
 	size_t len = p->sm_length, udhl;
-	struct smpp_reasm *r = NULL;
 	struct smpp_mo mo;
 	uint64_t ticket;
 	uint16_t ref = 0;
-	uint8_t total = 0, seq = 0, *whole = NULL;
-	int n, part, i;
+	uint8_t total = 0, seq = 0;
+	int n = 0, part;
 
 	if (c->state != SMPP_CONN_BOUND || c->role == SMPP_BIND_TRANSMITTER) {
 		smpp_conn_send_resp(c, resp, ESME_RINVBNDSTS, p->h.sequence);
@@ -851,7 +731,7 @@ smpp_conn_deliver(struct smpp_conn *c, const struct smpp_pdu *p)
 		body = p->message_payload;
 		len = p->message_payload_len;
 	}
-	part = smpp_reasm_info(p, body, len, &udhl, &ref, &total, &seq);
+	part = smpp_concat_info(p, body, len, &udhl, &ref, &total, &seq);
 	if (part < 0) {
 		smpp_conn_send_resp(c, resp, ESME_RINVMSGLEN, p->h.sequence);
 		return;
@@ -871,52 +751,33 @@ smpp_conn_deliver(struct smpp_conn *c, const struct smpp_pdu *p)
 		smpp_conn_send_resp(c, resp, ESME_RX_T_APPN, p->h.sequence);
 		return;
 	}
+	memset(&mo, 0, sizeof mo);
 	if (part == 1) {
-		if ((r = smpp_reasm_add(s, p, ref, total, seq, body, len)) == NULL) {
-			/* kept for later (or dropped, logged): the SMSC may forget this part */
-			smpp_conn_send_resp(c, resp, ESME_ROK, p->h.sequence);
+		mo.part_ref = ref;
+		mo.part_total = total;
+		mo.part_seq = seq;
+		mo.part = body;
+		mo.part_len = len;
+	} else {
+		n = smpp_text_decode(p->data_coding, body, len, s->text, 3 * SMPP_MAX_PDU_LEN + 1);
+		if (n < 0) {
+			smpp_conn_send_resp(c, resp, ESME_RINVMSGLEN, p->h.sequence);
 			return;
 		}
-		whole = xcalloc(1, SMPP_REASM_MAX_BYTES);
-		for (len = 0, i = 0; i < r->total; i++) {
-			if (r->len[i] > 0)
-				memcpy(whole + len, r->part[i], r->len[i]);
-			len += r->len[i];
-		}
-		body = whole;
+		mo.text = s->text;
+		mo.text_len = (size_t)n;
 	}
-	n = smpp_text_decode(r != NULL ? r->dc : p->data_coding, body, len, s->text,
-	    3 * SMPP_MAX_PDU_LEN + 1);
-	free(whole);
-	if (n < 0) {
-		smpp_conn_send_resp(c, resp, ESME_RINVMSGLEN, p->h.sequence);
-		return;
-	}
-	memset(&mo, 0, sizeof mo);
 	mo.source_addr = p->source_addr;
 	mo.source_ton = p->source_addr_ton;
 	mo.source_npi = p->source_addr_npi;
 	mo.dest_addr = p->destination_addr;
-	mo.data_coding = r != NULL ? r->dc : p->data_coding;
+	mo.data_coding = p->data_coding;
 	mo.esm_class = p->esm_class;
-	mo.text = s->text;
-	mo.text_len = (size_t)n;
 	ticket = (uint64_t)c->generation << 32 | p->h.sequence |
 	    (p->h.command_id == SMPP_DATA_SM ? SMPP_TICKET_DATA_SM : 0);
 	/* counted before the call: the caller may answer from inside it */
 	c->ndeferred++;
 	status = s->cbs.mo_cb(s->cbs.arg, &mo, ticket);
-	if (r != NULL) {
-		if (status == SMPP_MO_DEFER || status == ESME_ROK)
-			smpp_reasm_clear(r);
-		else {
-			/* only this part comes again: keep the others for it */
-			free(r->part[seq - 1]);
-			r->part[seq - 1] = NULL;
-			r->len[seq - 1] = 0;
-			r->have--;
-		}
-	}
 	if (status != SMPP_MO_DEFER) {
 		c->ndeferred--;
 		smpp_conn_send_resp(c, resp, status, p->h.sequence);
@@ -1199,7 +1060,6 @@ smpp_session_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct smpp_pdu p;
 	int i;
 
-	smpp_reasm_expire(s, now);
 	for (i = 0; i < s->nslots; i++) {
 		if (s->slots[i].used && now - s->slots[i].sent_ms > rto) {
 			smpp_session_link_down(s, "no submit_sm_resp within response_timeout_s");
@@ -1482,8 +1342,6 @@ smpp_session_free(struct smpp_session *s)
 		TAILQ_REMOVE(&s->msgs, m, entry);
 		free(m);
 	}
-	for (i = 0; i < SMPP_REASM_SLOTS; i++)
-		smpp_reasm_clear(&s->reasm[i]);
 	event_free(s->retry_ev);
 	event_free(s->tick_ev);
 	event_free(s->send_ev);

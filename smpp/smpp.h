@@ -237,7 +237,6 @@ struct smpp_session_config {
 	int enquire_link_s, dead_link_s, reconnect_max_s;
 	int window, response_timeout_s, submit_tps;
 	int request_dlr, long_sms_payload;
-	int reassembly_timeout_s;       /* added: long MO parts kept this long (0: 300) */
 };
 
 /* An inbound short message, decoded; valid only during the callback. */
@@ -299,11 +298,9 @@ void smpp_session_mo_answer(struct smpp_session *s, uint64_t ticket, uint32_t st
  *    link. At most cfg->window refs are accepted at once (each may have up to 16 parts);
  *    at most cfg->window submit_sm are unacknowledged.
  *  - a ticket also marks data_sm (bit 31 of its low half), answered with data_sm_resp.
- *  - long MOs (UDH IEI 0 or 8, or SAR TLVs; up to 16 parts, 4096 octets) are reassembled:
- *    parts before the last are answered ESME_ROK at once and kept in memory (holding
- *    their answers would stall an SMSC with a window of 1); the whole goes to mo_cb
- *    with the last part's ticket. Parts missing after reassembly_timeout_s are dropped
- *    with a log line, as are parts lost to a crash before the last arrived.
+ *  - parts of long MOs (UDH IEI 0 or 8, or SAR TLVs) go to mo_cb one by one, each with
+ *    its own ticket, still encoded (struct smpp_mo part fields): the caller stores
+ *    each before it is answered, and reassembles (channels/sms.c).
  *  - bind_tx_rx = 1: conns 0 (transmitter, submits) and 1 (receiver); if either drops,
  *    both are closed and reconnected. */
 

@@ -95,6 +95,30 @@ sim() {
 }
 
 # rd_start [-v...]: the daemon, logging to its own file
+# pdu_hex FROM SEQ TEXT NTLV [CMD] [TRUNC] [DC] [UDH]: a raw deliver_sm (or command CMD,
+# hex) from FROM as hex, for the simulator's raw command: NTLV empty vendor TLVs, the body
+# cut at TRUNC bytes, data_coding DC (8: TEXT is hex), UDH hex prepended (esm_class 0x40).
+pdu_hex() {
+	python3 - "$@" <<'PY'
+import struct, sys
+a = sys.argv[1:] + [""] * 8
+src, seq, text, ntlv = a[0], int(a[1]), a[2].encode(), int(a[3] or 0)
+cmd = int(a[4], 16) if a[4] else 5
+trunc = int(a[5]) if a[5] else 0
+dc = int(a[6]) if a[6] else 0
+udh = bytes.fromhex(a[7]) if a[7] else b""
+if dc == 8:
+    text = bytes.fromhex(a[2])
+sm = udh + text
+body = b"\0" + bytes([1, 1]) + src.encode() + b"\0" + bytes([0, 0]) + b"5555\0"
+body += bytes([0x40 if udh else 0, 0, 0]) + b"\0" + b"\0" + bytes([0, 0, dc, 0]) + bytes([len(sm)]) + sm
+body += b"".join(struct.pack(">HH", 0x1400 + (i % 0x100), 0) for i in range(ntlv))
+if trunc:
+    body = body[:trunc]
+print((struct.pack(">IIII", 16 + len(body), cmd, 0, seq) + body).hex())
+PY
+}
+
 # RECHARGD_WRAPPER runs the daemon under a tool (valgrind); rd_stop reports its verdict.
 rd_start() {
 	${RECHARGD_WRAPPER:-} "$RECHARGD" -c "$T_CONF" "$@" >>"$T_DIR/rechargd.log" 2>&1 &

@@ -59,11 +59,16 @@ static uint32_t
 fuzz_mo_cb(void *arg, const struct smpp_mo *mo, uint64_t ticket)
 {
 	fuzz_nmo++;
-	if (strlen(mo->text) > mo->text_len)
+	if (mo->part_total > 0) {
+		/* a part: still encoded, decoded whole later by the caller; touch every byte */
+		if (mo->text != NULL || mo->part_seq < 1 || mo->part_seq > mo->part_total)
+			abort();
+		fuzz_text(mo->data_coding, mo->part, mo->part_len);
+	} else if (strlen(mo->text) > mo->text_len)
 		abort();
 	/* a reply, so submit_sm_resp in the input can match a window slot */
 	(void)smpp_session_submit(fuzz_session, (uint64_t)fuzz_nmo, mo->source_addr,
-	    mo->source_ton, mo->source_npi, mo->text);
+	    mo->source_ton, mo->source_npi, mo->text != NULL ? mo->text : "part");
 	switch (fuzz_nmo % 3) {
 	case 0:
 		return ESME_RX_T_APPN;

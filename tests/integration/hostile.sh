@@ -13,24 +13,7 @@ sim_start
 rd_start
 check "binds" sim "wait_bound 10"
 
-# pdu SEQ TEXT NTLV [CMD] [TRUNC]: a deliver_sm (or CMD) from $A as hex
-pdu() {
-	python3 - "$@" <<'PY'
-import struct, sys
-seq, text, ntlv = int(sys.argv[1]), sys.argv[2].encode(), int(sys.argv[3])
-cmd = int(sys.argv[4], 16) if len(sys.argv) > 4 else 5
-trunc = int(sys.argv[5]) if len(sys.argv) > 5 else 0
-dc = int(sys.argv[6]) if len(sys.argv) > 6 else 0
-if dc == 8:
-    text = bytes.fromhex(sys.argv[2])
-body = b"\0" + bytes([1, 1]) + b"919800000001\0" + bytes([0, 0]) + b"5555\0"
-body += bytes([0, 0, 0]) + b"\0" + b"\0" + bytes([0, 0, dc, 0]) + bytes([len(text)]) + text
-body += b"".join(struct.pack(">HH", 0x1400 + (i % 0x100), 0) for i in range(ntlv))
-if trunc:
-    body = body[:trunc]
-print((struct.pack(">IIII", 16 + len(body), cmd, 0, seq) + body).hex())
-PY
-}
+pdu() { pdu_hex "$A" "$@"; }
 
 check "deliver_sm with 29 empty TLVs: answered" sim "raw $(pdu 9001 BAL 29)" "expect 10 $A ^BAL Bal:Rs1000\.00"
 check "deliver_sm with 1000 empty TLVs: answered" sim "raw $(pdu 9002 BAL 1000)" "expect 10 $A ^BAL Bal:Rs1000\.00"
