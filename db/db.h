@@ -139,6 +139,24 @@ struct db_admin {
 };
 int db_admin_find(struct db *db, const char *msisdn, struct db_admin *out);
 int db_admin_add(struct db *db, const char *msisdn, const char *pin_hash);  /* 1, 0 exists, -1 */
+/* Calls cb with each admin's MSISDN (alerts go to all of them). */
+int db_admin_each(struct db *db, void (*cb)(void *, const char *msisdn), void *arg);
+
+/* ---- provider health (provider_state) ------------------------------------------------- */
+struct db_provider_state {
+	char name[32];
+	int failures;                  /* in a row */
+	int64_t breaker_open_until;    /* ms; 0: closed */
+	int64_t last_ok_at;            /* ms, 0: never */
+	char last_error[128];
+	int has_balance;
+	int64_t balance, balance_at;
+	int low_balance_alerted;
+	int64_t updated_at;
+};
+int db_provider_state_put(struct db *db, const struct db_provider_state *p);
+int db_provider_state_get(struct db *db, const char *name, struct db_provider_state *out);
+int db_provider_state_each(struct db *db, void (*cb)(void *, const struct db_provider_state *), void *arg);
 
 /* ---- transactions (txn.c) ------------------------------------------------------------ */
 #define DB_STATE_PENDING  "PENDING"
@@ -176,6 +194,10 @@ int db_txn_by_request(struct db *db, int64_t retailer, const char *request_id, s
 int db_txn_finish(struct db *db, int64_t id, const char *state, int error_code,
     const char *provider, const char *operator_ref, int64_t commission);
 int db_txn_set_provider(struct db *db, int64_t id, const char *provider);
+/* SUCCESS -> REVERSED; 1 when it was SUCCESS, 0 when not. */
+int db_txn_reverse(struct db *db, int64_t id);
+/* PENDING transactions older than before_ms not yet alerted on; marks them. cb per txn. */
+int db_txn_each_stuck(struct db *db, int64_t before_ms, void (*cb)(void *, const struct db_txn *), void *arg);
 int db_txn_set_notified(struct db *db, int64_t id, const char *state);
 /* 1 when the same retailer has the same target/operator/amount PENDING, or SUCCESS
  * since since_ms. */

@@ -246,3 +246,21 @@ db_admin_add(struct db *db, const char *msisdn, const char *pin_hash)
 		return -1;
 	return sqlite3_changes(db->sql) == 1 ? 1 : 0;
 }
+
+int
+db_admin_each(struct db *db, void (*cb)(void *, const char *msisdn), void *arg)
+{
+	static const char sql[] = "SELECT msisdn FROM admins ORDER BY msisdn LIMIT 100";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	char list[100][16];
+	int rc, n = 0;
+
+	if (st == NULL)
+		return -1;
+	while (n < 100 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		db_col_text(st, 0, list[n++], sizeof list[0]);
+	sqlite3_reset(st);
+	for (int i = 0; i < n; i++)
+		cb(arg, list[i]);
+	return 0;
+}

@@ -129,6 +129,13 @@ static const char *const db_migrations[] = {
 	"  body BLOB NOT NULL, received_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (source_addr, ref, total, seq));"
 	"CREATE INDEX sms_parts_age ON sms_parts (received_at);",
+	/* 3: provider health for rechargectl provider list; alerts sent once */
+	"CREATE TABLE provider_state ("
+	"  name TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0,"
+	"  breaker_open_until INTEGER NOT NULL DEFAULT 0, last_ok_at INTEGER, last_error TEXT,"
+	"  balance INTEGER, balance_at INTEGER, low_balance_alerted INTEGER NOT NULL DEFAULT 0,"
+	"  updated_at INTEGER NOT NULL);"
+	"ALTER TABLE txns ADD COLUMN stuck_alerted INTEGER NOT NULL DEFAULT 0;",
 };
 #define DB_NMIGRATIONS ((int)(sizeof db_migrations / sizeof db_migrations[0]))
 

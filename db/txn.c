@@ -306,3 +306,47 @@ db_txn_each_unnotified(struct db *db, int64_t before_ms, void (*cb)(void *, cons
 	sqlite3_bind_int64(st, 1, before_ms);
 	return db_txn_iterate(db, st, cb, arg);
 }
+
+int
+db_txn_reverse(struct db *db, int64_t id)
+{
+	static const char sql[] =
+	    "UPDATE txns SET state = 'REVERSED', updated_at = ?2 WHERE id = ?1 AND state = 'SUCCESS'";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, clock_now_ms());
+	if (db_exec_stmt(db, st, "txn reverse") != 0)
+		return -1;
+	return sqlite3_changes(db->sql) == 1 ? 1 : 0;
+}
+
+int
+db_txn_each_stuck(struct db *db, int64_t before_ms, void (*cb)(void *, const struct db_txn *), void *arg)
+{
+	static const char sql[] =
+	    "SELECT " DB_TXN_COLS " WHERE state = 'PENDING' AND stuck_alerted = 0 AND created_at <= ?1"
+	    " ORDER BY id LIMIT 100";
+	static const char sql_mark[] = "UPDATE txns SET stuck_alerted = 1 WHERE id = ?1";
+	struct db_txn rows[100];
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc, n = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, before_ms);
+	while (n < 100 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		db_txn_read(st, &rows[n++]);
+	sqlite3_reset(st);
+	for (int i = 0; i < n; i++) {
+		if ((st = db_stmt(db, sql_mark)) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, rows[i].id);
+		if (db_exec_stmt(db, st, "txn stuck mark") != 0)
+			return -1;
+		cb(arg, &rows[i]);
+	}
+	return n;
+}
