@@ -301,7 +301,7 @@ http_req_deliver_later(struct http_req *r)
 static void
 http_req_refuse(struct http_req *r, const char *why)
 {
-	r->out.result = HTTP_CONNECT_FAILED;
+	r->out.result = HTTP_RESULT_CONNECT_FAILED;
 	strlcpy_safe(r->why, why, sizeof r->why);
 	http_req_deliver_later(r);
 }
@@ -312,20 +312,20 @@ http_req_queue_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_req *r = arg;
 
-	r->out.result = HTTP_CONNECT_FAILED;
+	r->out.result = HTTP_RESULT_CONNECT_FAILED;
 	snprintf(r->why, sizeof r->why, "no free connection within %d ms (pool %s at %d)",
 	    r->timeout_ms, r->pool->name, r->pool->max);
 	http_req_finish(r);
 }
 
 /* What a finished transfer means to the caller. Only an error that is certain to have
- * sent no byte of the request is HTTP_CONNECT_FAILED: request_size counts what curl
+ * sent no byte of the request is HTTP_RESULT_CONNECT_FAILED: request_size counts what curl
  * wrote, over every attempt, so a resend after a dead reused connection still shows. */
 static enum http_result
 http_classify(CURLcode rc, long request_size)
 {
 	if (rc == CURLE_OK)
-		return HTTP_OK;
+		return HTTP_RESULT_OK;
 	if (request_size == 0) {
 		switch (rc) {
 		case CURLE_UNSUPPORTED_PROTOCOL:
@@ -342,14 +342,14 @@ http_classify(CURLcode rc, long request_size)
 		case CURLE_SSL_ISSUER_ERROR:
 		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 		case CURLE_SSL_INVALIDCERTSTATUS:
-			return HTTP_CONNECT_FAILED;
+			return HTTP_RESULT_CONNECT_FAILED;
 		default:
 			break;
 		}
 	}
 	if (rc == CURLE_OPERATION_TIMEDOUT)
-		return HTTP_TIMEOUT;
-	return HTTP_ERROR;
+		return HTTP_RESULT_TIMEOUT;
+	return HTTP_RESULT_ERROR;
 }
 
 static void
@@ -372,12 +372,12 @@ http_client_drain(struct http_client *c)
 		r->out.result = http_classify(rc, request_size);
 		r->out.status = (int)status;
 		if (r->too_long) {
-			r->out.result = HTTP_ERROR;
+			r->out.result = HTTP_RESULT_ERROR;
 			snprintf(r->why, sizeof r->why, "response body over %d bytes", HTTP_BODY_MAX);
 		} else if (rc != CURLE_OK) {
 			strlcpy_safe(r->why, r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc), sizeof r->why);
 		}
-		if (r->out.result != HTTP_OK)
+		if (r->out.result != HTTP_RESULT_OK)
 			r->resp_len = 0, r->resp[0] = '\0';
 		curl_multi_remove_handle(c->multi, easy);
 		curl_easy_cleanup(easy);
@@ -465,9 +465,9 @@ http_req_start(struct http_req *r)
 		r->out.status = out.status;
 		if (out.error != NULL)
 			strlcpy_safe(r->why, out.error, sizeof r->why);
-		if (out.body != NULL && out.result == HTTP_OK) {
+		if (out.body != NULL && out.result == HTTP_RESULT_OK) {
 			if (out.body_len > HTTP_BODY_MAX) {
-				r->out.result = HTTP_ERROR;
+				r->out.result = HTTP_RESULT_ERROR;
 				snprintf(r->why, sizeof r->why, "response body over %d bytes", HTTP_BODY_MAX);
 			} else {
 				memcpy(r->resp, out.body, out.body_len);
@@ -486,7 +486,7 @@ http_req_start(struct http_req *r)
 		}
 		if (r->why[0] == '\0')
 			strlcpy_safe(r->why, "curl_multi_add_handle failed", sizeof r->why);
-		r->out.result = HTTP_CONNECT_FAILED;
+		r->out.result = HTTP_RESULT_CONNECT_FAILED;
 		http_req_deliver_later(r);
 	}
 }

@@ -89,16 +89,16 @@ void provider_sim_forget(struct engine *e);
  * provider), and what exceeds a cap waits in a bounded queue. A request marked fresh
  * gets a new connection that is closed after it, so libcurl never resends it on a
  * reused keep-alive connection (recharge calls); others may reuse (status, balance). */
-#define HTTP_BODY_MAX (64 * 1024)    /* a longer response body is an HTTP_ERROR */
+#define HTTP_BODY_MAX (64 * 1024)    /* a longer response body: HTTP_RESULT_ERROR */
 #define HTTP_QUEUE_MAX 100000         /* requests waiting for a connection, all pools */
 
 struct http_client;
 enum http_method { HTTP_GET, HTTP_POST };
 enum http_result {
-	HTTP_OK,                      /* a response arrived: see status */
-	HTTP_CONNECT_FAILED,          /* nothing of the request was sent: "not taken" */
-	HTTP_TIMEOUT,                 /* sent (or maybe sent), no whole answer in time */
-	HTTP_ERROR,                   /* any other failure after sending (reset, body too long) */
+	HTTP_RESULT_OK,               /* a response arrived: see status */
+	HTTP_RESULT_CONNECT_FAILED,   /* nothing of the request was sent: "not taken" */
+	HTTP_RESULT_TIMEOUT,          /* sent (or maybe sent), no whole answer in time */
+	HTTP_RESULT_ERROR,            /* any other failure after sending (reset, too long) */
 };
 struct http_request {
 	enum http_method method;
@@ -127,15 +127,16 @@ struct http_client *http_client_new(struct event_base *base, int max_total_conne
 void http_client_free(struct http_client *c);
 /* Starts req (everything in it is copied). done is called exactly once, later from the
  * loop, never from inside this call; a request that cannot start (queue full, bad URL,
- * no free connection within timeout_ms) completes as HTTP_CONNECT_FAILED. */
+ * no free connection within timeout_ms) completes as HTTP_RESULT_CONNECT_FAILED. */
 void http_client_request(struct http_client *c, const struct http_request *req,
     http_done_cb done, void *arg);
 /* Requests queued or in flight. */
 int http_client_pending(const struct http_client *c);
 
 /* Test seam: requests go to fn instead of the network once they leave the queue. fn
- * fills *out (its body is copied; longer than HTTP_BODY_MAX is an HTTP_ERROR as on the
- * wire); the answer is delivered from the loop as a real one would be. NULL: network. */
+ * fills *out (its body is copied; longer than HTTP_BODY_MAX is an HTTP_RESULT_ERROR as
+ * on the wire); the answer is delivered from the loop as a real one would be. NULL:
+ * the network. */
 typedef void (*http_transport_cb)(void *arg, const struct http_request *req,
     struct http_response *out);
 void http_client_set_transport_for_test(struct http_client *c, http_transport_cb fn, void *arg);

@@ -560,19 +560,19 @@ provider_http_answer_from(const struct provider_http *ph, const struct http_resp
 
 	memset(a, 0, sizeof *a);
 	switch (r->result) {
-	case HTTP_CONNECT_FAILED:
+	case HTTP_RESULT_CONNECT_FAILED:
 		a->result = PROVIDER_DOWN;
 		snprintf(a->message, sizeof a->message, "not taken: %s", r->error ? r->error : "connect failed");
 		return;
-	case HTTP_TIMEOUT:
+	case HTTP_RESULT_TIMEOUT:
 		a->result = PROVIDER_UNKNOWN;
 		snprintf(a->message, sizeof a->message, "no answer within %d ms", ph->timeout_ms);
 		return;
-	case HTTP_ERROR:
+	case HTTP_RESULT_ERROR:
 		a->result = PROVIDER_UNKNOWN;
 		snprintf(a->message, sizeof a->message, "%s", r->error ? r->error : "transfer failed");
 		return;
-	case HTTP_OK:
+	case HTTP_RESULT_OK:
 		break;
 	}
 	for (int i = 0; i < ph->ndown; i++) {
@@ -797,7 +797,7 @@ ph_call_done_cb(void *arg, const struct http_response *r)
 	const char *path = c->kind == PH_SUBMIT ? ph->recharge_path :
 	    c->kind == PH_STATUS ? ph->status_path : ph->balance_path;
 
-	if (r->result == HTTP_OK)
+	if (r->result == HTTP_RESULT_OK)
 		log_debug("provider %s: %s %s -> HTTP %d in %lld ms", c->name, ph_kind_names[c->kind],
 		    path, r->status, (long long)r->elapsed_ms);
 	else
@@ -810,7 +810,7 @@ ph_call_done_cb(void *arg, const struct http_response *r)
 		int ok = 0;
 		json_t *root;
 
-		if (r->result == HTTP_OK && r->status >= 200 && r->status <= 299 &&
+		if (r->result == HTTP_RESULT_OK && r->status >= 200 && r->status <= 299 &&
 		    (root = provider_http_json_load(r->body, r->body_len)) != NULL) {
 			const char *text = provider_http_json_text(root, ph->balance_field);
 			ok = provider_http_balance_parse(text, &paise) == 0;
