@@ -35,6 +35,10 @@ int sms_channel_recover(struct sms_channel *c);
 /* Messages accepted but not yet processed or replies not yet handed to the SMSC. */
 int sms_channel_backlog(const struct sms_channel *c);
 
+/* The SPEC section 7 line for a transaction (SUCCESS, FAILED, REVERSED, ERR 2001; or
+ * PENDING when pending is set): rechargectl queues it too, for txn resolve and reverse. */
+void sms_render_txn(char *out, size_t cap, const struct db_txn *t, int64_t balance, int pending);
+
 /* Renders the reply to one MO. Exposed for unit tests: text in, reply out, with the
  * database for state. Inside a batch. Returns the txn id the MO started (0: none). */
 int64_t sms_channel_handle(struct sms_channel *c, const struct db_sms_in *m, char *reply, size_t cap);

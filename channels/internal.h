@@ -42,10 +42,6 @@ struct sms_channel {
 	struct event *sweep_ev;        /* PENDING replies after pending_reply_s, part expiry */
 };
 
-/* sms_command.c: the SPEC section 7 line for a transaction's state (pending: the
- * PENDING form whatever the state). */
-void sms_render_txn(char *out, size_t cap, const struct db_txn *t, int64_t balance, int pending);
-
 /* outbox.c: hand queued replies to the session once no batch is open. */
 void sms_pump(struct sms_channel *c);
 void sms_pump_after_commit(struct sms_channel *c);

@@ -193,6 +193,7 @@ sms_txn_cb(void *arg, const struct db_txn *t, enum engine_event ev, int64_t bala
 		return 0;
 	if (ev == ENGINE_EVENT_PENDING && t->notified[0] != '\0')
 		return 0;                 /* told PENDING already */
+	/* REVERSED renders from the state, like SUCCESS and FAILED */
 	sms_render_txn(reply, sizeof reply, t, balance, ev == ENGINE_EVENT_PENDING);
 	if (db_sms_out_add(db, t->reply_to, t->reply_ton, t->reply_npi, reply, 0, t->id) < 0 ||
 	    db_txn_set_notified(db, t->id, ev == ENGINE_EVENT_PENDING ? DB_STATE_PENDING : t->state) != 0) {
@@ -224,6 +225,8 @@ sms_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	    clock_now_ms() - (int64_t)c->cfg->reassembly_timeout_s * 1000, sms_part_dropped, c) < 0)
 		log_warn("long MO expiry: %s", db_error(batch_db(c->batch)));
 
+	/* replies queued by rechargectl (txn resolve, reverse) go out within a second */
+	sms_pump_after_commit(c);
 	if (engine_inflight(c->engine) == 0)
 		return;
 	if (db_txn_each_unnotified(batch_db(c->batch),
@@ -288,10 +291,35 @@ sms_channel_session_callbacks(struct sms_channel *c, struct smpp_session_callbac
 	cbs->arg = c;
 }
 
+struct sms_alert { struct sms_channel *c; const char *text; };
+
+static void
+sms_alert_one(void *arg, const char *msisdn)
+{
+	struct sms_alert *a = arg;
+
+	/* admins are stored as international numbers */
+	if (db_sms_out_add(batch_db(a->c->batch), msisdn, 1, 1, a->text, 0, 0) < 0)
+		log_error("alert to %s not queued: %s", msisdn, db_error(batch_db(a->c->batch)));
+}
+
+/* An engine alert goes to every admin by SMS. */
+static void
+sms_alert_cb(void *arg, const char *text)
+{
+	struct sms_channel *c = arg;
+	struct sms_alert a = { c, text };
+
+	if (db_admin_each(batch_db(c->batch), sms_alert_one, &a) != 0)
+		log_error("alert not queued: %s", db_error(batch_db(c->batch)));
+	sms_pump_after_commit(c);
+}
+
 void
 sms_channel_engine_hooks(struct sms_channel *c, struct engine_hooks *hooks)
 {
 	hooks->txn_cb = sms_txn_cb;
+	hooks->alert_cb = sms_alert_cb;
 	hooks->arg = c;
 }
 
