@@ -4,7 +4,8 @@
  *                   settled transactions into replies; the PENDING sweep
  *  - sms_command.c  one MO -> parsed command -> engine -> reply text of SPEC section 7
  *  - outbox.c       the durable outbox pumped into the SMPP session
- * (api.c, the REST API, comes later.)
+ *  - http.c         evhttp on the same loop: provider callbacks, /healthz (the REST API
+ *                   of SPEC section 9 joins it)
  */
 #ifndef RECHARGD_CHANNELS_H
 #define RECHARGD_CHANNELS_H
@@ -42,5 +43,14 @@ void sms_render_txn(char *out, size_t cap, const struct db_txn *t, int64_t balan
 /* Renders the reply to one MO. Exposed for unit tests: text in, reply out, with the
  * database for state. Inside a batch. Returns the txn id the MO started (0: none). */
 int64_t sms_channel_handle(struct sms_channel *c, const struct db_sms_in *m, char *reply, size_t cap);
+
+/* ---- http.c ---------------------------------------------------------------------- */
+struct http_channel;
+/* Listens on [http] listen. NULL with *cause (malloc'd) when it cannot. */
+struct http_channel *http_channel_new(struct event_base *base, struct batch *batch,
+    struct engine *engine, const struct config *cfg, char **cause);
+void http_channel_free(struct http_channel *h);          /* NULL ok */
+void http_channel_set_session(struct http_channel *h, struct smpp_session *s);
+void http_channel_set_engine(struct http_channel *h, struct engine *e, const struct config *cfg);
 
 #endif

@@ -26,6 +26,7 @@ struct daemon {
 	struct batch *batch;
 	struct engine *engine;
 	struct sms_channel *sms;
+	struct http_channel *http;
 	struct smpp_session *session;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
 	int stopping;
@@ -136,6 +137,7 @@ daemon_reload_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	sms_channel_set_config(d->sms, fresh);
+	http_channel_set_engine(d->http, d->engine, fresh);
 	config_free(d->cfg);
 	d->cfg = fresh;
 	log_level = fresh->log_level + d->verbosity > LOGL_TRACE ? LOGL_TRACE : fresh->log_level + d->verbosity;
@@ -163,6 +165,7 @@ daemon_free(struct daemon *d)
 	 * still exists (a callback may open one more batch: commit that too) */
 	for (int i = 0; d->batch != NULL && i < 8 && batch_is_open(d->batch); i++)
 		batch_commit(d->batch);
+	http_channel_free(d->http);
 	smpp_session_free(d->session);
 	sms_channel_free(d->sms);
 	engine_free(d->engine);
@@ -240,6 +243,9 @@ daemon_main(int argc, char **argv)
 	sms_channel_session_callbacks(d.sms, &cbs);
 	d.session = smpp_session_new(d.base, &scfg, &cbs);
 	sms_channel_attach(d.sms, d.session);
+	if ((d.http = http_channel_new(d.base, d.batch, d.engine, d.cfg, &cause)) == NULL)
+		goto fail;
+	http_channel_set_session(d.http, d.session);
 
 	d.sig_term = evsignal_new(d.base, SIGTERM, daemon_stop_cb, &d);
 	d.sig_int = evsignal_new(d.base, SIGINT, daemon_stop_cb, &d);

@@ -43,6 +43,9 @@ sim_start
 rd_start -vv
 check "binds" sim "wait_bound 10"
 check "recharge works" sim "mo $A RC 9876543210 AIRTEL 10" "expect 10 $A ^SUCCESS"
+check "/healthz: bound, database ok" test "$(curl -s --max-time 5 http://127.0.0.1:$T_HTTP_PORT/healthz)" = '{"status":"ok","smpp":"bound","database":"ok"}'
+check "unknown path: 404" test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:$T_HTTP_PORT/nope)" = 404
+check "callback for an unknown provider: 404, nothing changed" test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -d 'txn=TXN000000001&status=FAILED' http://127.0.0.1:$T_HTTP_PORT/api/v1/callback/nosuch)" = 404
 check "-vv logs more detail" grep -Eq ' (debug|trace) ' "$T_DIR/rechargd.log"
 
 cp "$T_CONF" "$T_CONF.orig"
