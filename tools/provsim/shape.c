@@ -151,21 +151,20 @@ provsim_shape_parse(struct evhttp_request *req, struct provsim_call *call, const
 	}
 	if (provsim_body(req, &body, &len)) {
 		const char *p = body;
-		int r;
+		int json, r;
 
 		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
 			p++;
+		json = *p == '{' || *p == '[';
 		if (strlen(body) != len) {
 			*cause = "NUL byte in the body";
 			free(body);
 			return -1;
 		}
-		r = *p == '{' || *p == '[' ? provsim_call_json(call, body, len) :
-		    provsim_call_form(call, body);
+		r = json ? provsim_call_json(call, body, len) : provsim_call_form(call, body);
 		free(body);
 		if (r < 0) {
-			*cause = *p == '{' || *p == '[' ? "body is not a JSON object" :
-			    "malformed form body";
+			*cause = json ? "body is not a JSON object" : "malformed form body";
 			return -1;
 		}
 	}
