@@ -45,8 +45,8 @@ struct http_req {
 	void *arg;
 	CURL *easy;
 	struct curl_slist *slist;
-	char *resp;                   /* HTTP_BODY_MAX + 1 bytes, NUL-terminated */
-	size_t resp_len;
+	char *resp;                   /* the body so far, NUL-terminated; grows to HTTP_BODY_MAX */
+	size_t resp_len, resp_cap;
 	int too_long;
 	char errbuf[CURL_ERROR_SIZE];
 	struct http_response out;     /* the answer, once known */
@@ -168,6 +168,29 @@ http_client_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* Room for len more bytes of body: grown by doubling, so thousands of requests in
+ * flight hold only what they received. 0, or -1 past HTTP_BODY_MAX. */
+static int
+http_req_reserve(struct http_req *r, size_t len)
+{
+	size_t cap = r->resp_cap > 0 ? r->resp_cap : 1024;
+	char *p;
+
+	if (len > HTTP_BODY_MAX - r->resp_len)
+		return -1;
+	while (cap < r->resp_len + len + 1)
+		cap *= 2;
+	if (cap > HTTP_BODY_MAX + 1)
+		cap = HTTP_BODY_MAX + 1;
+	if (cap != r->resp_cap) {
+		if ((p = realloc(r->resp, cap)) == NULL)
+			fatal("out of memory");
+		r->resp = p;
+		r->resp_cap = cap;
+	}
+	return 0;
+}
+
 /* Keeps the body up to HTTP_BODY_MAX; more ends the transfer as an error. */
 static size_t
 http_req_write_cb(char *data, size_t size, size_t n, void *arg)
@@ -175,7 +198,7 @@ http_req_write_cb(char *data, size_t size, size_t n, void *arg)
 	struct http_req *r = arg;
 	size_t len = size * n;
 
-	if (len > HTTP_BODY_MAX - r->resp_len) {
+	if (http_req_reserve(r, len) != 0) {
 		r->too_long = 1;
 		return 0;
 	}
@@ -269,8 +292,14 @@ http_req_finish(struct http_req *r)
 	http_req_unlink(r);
 	r->out.elapsed_ms = http_now_ms() - r->started_ms;
 	if (r->out.body == NULL) {
-		r->out.body = r->resp != NULL ? r->resp : "";
-		r->out.body_len = r->resp != NULL ? r->resp_len : 0;
+		if (r->resp != NULL && r->resp_len > 0) {
+			r->resp[r->resp_len] = '\0';
+			r->out.body = r->resp;
+			r->out.body_len = r->resp_len;
+		} else {
+			r->out.body = "";
+			r->out.body_len = 0;
+		}
 	}
 	if (r->out.error == NULL)
 		r->out.error = r->why;
@@ -378,7 +407,7 @@ http_client_drain(struct http_client *c)
 			strlcpy_safe(r->why, r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc), sizeof r->why);
 		}
 		if (r->out.result != HTTP_RESULT_OK)
-			r->resp_len = 0, r->resp[0] = '\0';
+			r->resp_len = 0;
 		curl_multi_remove_handle(c->multi, easy);
 		curl_easy_cleanup(easy);
 		r->easy = NULL;
@@ -469,7 +498,8 @@ http_req_start(struct http_req *r)
 			if (out.body_len > HTTP_BODY_MAX) {
 				r->out.result = HTTP_RESULT_ERROR;
 				snprintf(r->why, sizeof r->why, "response body over %d bytes", HTTP_BODY_MAX);
-			} else {
+			} else if (out.body_len > 0) {
+				(void)http_req_reserve(r, out.body_len);
 				memcpy(r->resp, out.body, out.body_len);
 				r->resp_len = out.body_len;
 				r->resp[r->resp_len] = '\0';
@@ -538,10 +568,6 @@ http_client_request(struct http_client *c, const struct http_request *req, http_
 	r->fresh = req->fresh;
 	r->done = done;
 	r->arg = arg;
-	r->resp = malloc(HTTP_BODY_MAX + 1);
-	if (r->resp == NULL)
-		fatal("out of memory");
-	r->resp[0] = '\0';
 	r->started_ms = http_now_ms();
 	r->pool = http_client_pool(c, req->pool != NULL ? req->pool : "", req->pool_max);
 	r->next = c->reqs;

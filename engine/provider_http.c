@@ -1078,6 +1078,7 @@ provider_http_callback(struct provider *p, const struct provider_callback *cb, i
 	size_t i = 0;
 	int ok, rc;
 
+	status[0] = '\0';
 	if (body != NULL && cb->body_len > 0 && cb->body_len <= HTTP_BODY_MAX) {
 		while (i < cb->body_len && isspace((unsigned char)body[i]))
 			i++;
