@@ -1038,8 +1038,9 @@ ph_secret_equal(const char *given, const char *want)
 	return ct_equal(a, b, sizeof a);
 }
 
-/* X-Signature: hex HMAC-SHA256 of the raw body under callback_secret (any hex case, an
- * optional "sha256=" prefix), compared in constant time. */
+/* X-Signature: hex HMAC-SHA256 under callback_secret of the raw body, or of the raw
+ * query string when there is no body (a GET callback); any hex case, an optional
+ * "sha256=" prefix; compared in constant time. */
 static int
 ph_signature_ok(const struct provider_http *ph, const struct provider_callback *cb)
 {
@@ -1059,8 +1060,11 @@ ph_signature_ok(const struct provider_http *ph, const struct provider_callback *
 	for (int i = 0; i < 64; i++)
 		got[i] = (char)tolower((unsigned char)sig[i]);
 	got[64] = '\0';
-	if (HMAC(EVP_sha256(), ph->callback_secret, (int)strlen(ph->callback_secret),
-	    cb->body != NULL ? cb->body : (const uint8_t *)"", cb->body_len, mac, &len) == NULL || len != 32)
+	const uint8_t *signed_part = cb->body != NULL && cb->body_len > 0 ? cb->body :
+	    (const uint8_t *)(cb->query != NULL ? cb->query : "");
+	size_t signed_len = cb->body != NULL && cb->body_len > 0 ? cb->body_len : strlen((const char *)signed_part);
+	if (HMAC(EVP_sha256(), ph->callback_secret, (int)strlen(ph->callback_secret), signed_part,
+	    signed_len, mac, &len) == NULL || len != 32)
 		return 0;
 	hex_encode(mac, 32, want);
 	return ct_equal(got, want, 64);
@@ -1095,9 +1099,12 @@ provider_http_callback(struct provider *p, const struct provider_callback *cb, i
 		rc = 403;
 		goto out;
 	}
-	if (ph->callback_hmac)
+	if (ph->callback_hmac) {
 		ok = ph_signature_ok(ph, cb);
-	else if (cb->secret_header != NULL)
+		/* only what the signature covers is read: a query added to a signed body is not */
+		if (cb->body != NULL && cb->body_len > 0)
+			f.query = NULL;
+	} else if (cb->secret_header != NULL)
 		ok = ph_secret_equal(cb->secret_header, ph->callback_secret);
 	else
 		ok = ph_fields_get(&f, "secret", given, sizeof given) == 1 &&
@@ -1119,7 +1126,8 @@ provider_http_callback(struct provider *p, const struct provider_callback *cb, i
 	provider_http_answer_fields(ph, ph_fields_get(&f, ph->callback_status_field, status,
 	    sizeof status) == 1 ? status : NULL,
 	    ph_fields_get(&f, ph->callback_ref_field, ref, sizeof ref) == 1 ? ref : NULL,
-	    ph_fields_get(&f, ph->message_field, message, sizeof message) == 1 ? message : NULL, a);
+	    ph_fields_get(&f, ph->message_field, message, sizeof message) == 1 ||
+	    ph_fields_get(&f, "message", message, sizeof message) == 1 ? message : NULL, a);
 	log_info("provider %s: callback for TXN%09lld: status '%.40s'", ph->name, (long long)*txn,
 	    a->result == PROVIDER_UNKNOWN ? a->message : status);
 	rc = 0;
@@ -1446,8 +1454,8 @@ provider_http_parse(struct provider_http *ph, const struct config_provider *cfg,
 		return -1;
 	}
 	if (ph_field(cfg, "callback_txn_field", "txn_id", ph->callback_txn_field, cause) != 0 ||
-	    ph_field(cfg, "callback_status_field", ph->status_field, ph->callback_status_field, cause) != 0 ||
-	    ph_field(cfg, "callback_ref_field", ph->ref_field, ph->callback_ref_field, cause) != 0)
+	    ph_field(cfg, "callback_status_field", "status", ph->callback_status_field, cause) != 0 ||
+	    ph_field(cfg, "callback_ref_field", "ref", ph->callback_ref_field, cause) != 0)
 		return -1;
 	ph_log_path(ph->recharge_url, ph->recharge_path, sizeof ph->recharge_path);
 	if (ph->status_url != NULL)

@@ -869,7 +869,8 @@ test_callback_hmac(void **state)
 	    "status_field = data.status\nref_field = data.ref\n"
 	    "success_values = 00\nfailure_values = 01\nreversed_values = 09\n"
 	    "callback_secret = hm@c-key\ncallback_hmac = true\n"
-	    "callback_txn_field = data.txn\n");
+	    "callback_txn_field = data.txn\ncallback_status_field = data.status\n"
+	    "callback_ref_field = data.ref\n");
 	const char *body = "{\"data\":{\"txn\":\"TXN000000777\",\"status\":\"00\",\"ref\":\"Z9\"}}";
 	struct provider_answer a;
 	char sig[65], upper[80];
@@ -903,6 +904,25 @@ test_callback_hmac(void **state)
 	assert_int_equal(callback(fx, NULL, "application/json", body, NULL, sig, &txn, &a), 403);
 	/* the shared secret is no substitute for the signature in HMAC mode */
 	assert_int_equal(callback(fx, "secret=hm%40c-key", "application/json", body, "hm@c-key", NULL,
+	    &txn, &a), 403);
+	/* a field added in the query of a signed body is not read */
+	hmac_hex("hm@c-key", "{\"data\":{\"txn\":\"TXN000000778\"}}", sig);
+	assert_int_equal(callback(fx, "data.status=00", "application/json", "{\"data\":{\"txn\":\"TXN000000778\"}}",
+	    NULL, sig, &txn, &a), 0);
+	assert_int_equal(a.result, PROVIDER_UNKNOWN);
+	fx_close(fx);
+
+	/* GET callbacks: the raw query string is what is signed */
+	fx = fx_open("recharge_url = https://x.example/r\nstatus_field = s\n"
+	    "success_values = 1\nfailure_values = 0\n"
+	    "callback_secret = k\ncallback_hmac = yes\n");
+	hmac_hex("k", "txn_id=TXN000000900&status=1&ref=AB%2012", sig);
+	assert_int_equal(callback(fx, "txn_id=TXN000000900&status=1&ref=AB%2012", NULL, NULL, NULL, sig,
+	    &txn, &a), 0);
+	assert_int_equal(txn, 900);
+	assert_int_equal(a.result, PROVIDER_SUCCESS);
+	assert_string_equal(a.ref, "AB 12");
+	assert_int_equal(callback(fx, "txn_id=TXN000000900&status=0&ref=AB%2012", NULL, NULL, NULL, sig,
 	    &txn, &a), 403);
 	fx_close(fx);
 }
