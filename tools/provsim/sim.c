@@ -315,6 +315,17 @@ provsim_api_recharge(struct provsim *sim, struct evhttp_request *req, struct pro
 	provsim_api_answer(sim, req, fate, body, delay_ms);
 }
 
+/* A request refused before anything is taken: at once, in the shape's words. */
+static void
+provsim_api_refuse(struct provsim *sim, struct evhttp_request *req, const char *path, int code,
+    const char *why)
+{
+	log_info("provsim: %s -> %d %s", path, code, why);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	    "application/json");
+	provsim_reply(sim, req, code, provsim_shape_error_answer(sim, why), 0);
+}
+
 static void
 provsim_api(struct provsim *sim, struct evhttp_request *req, const char *path)
 {
@@ -328,23 +339,17 @@ provsim_api(struct provsim *sim, struct evhttp_request *req, const char *path)
 
 	sim->st.requests++;
 	if (provsim_shape_route(sim->opt.shape, path, &kind) < 0) {
-		log_info("provsim: %s -> 404", path);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-		    "application/json");
-		provsim_reply(sim, req, 404, provsim_shape_error_answer(sim, "no such path"), 0);
+		provsim_api_refuse(sim, req, path, 404, "no such path");
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, POST");
-		provsim_reply(sim, req, 405, provsim_shape_error_answer(sim, "GET or POST"), 0);
+		provsim_api_refuse(sim, req, path, 405, "GET or POST");
 		return;
 	}
 	if (provsim_shape_parse(req, &call, &cause) < 0) {
 		sim->st.bad_requests++;
-		log_info("provsim: %s -> 400 %s", path, cause);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-		    "application/json");
-		provsim_reply(sim, req, 400, provsim_shape_error_answer(sim, cause), 0);
+		provsim_api_refuse(sim, req, path, 400, cause);
 		provsim_call_clear(&call);
 		return;
 	}
@@ -356,20 +361,13 @@ provsim_api(struct provsim *sim, struct evhttp_request *req, const char *path)
 	}
 	if (!provsim_auth_ok(sim, &call)) {
 		sim->st.auth_failed++;
-		log_info("provsim: %s -> 401", path);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-		    "application/json");
-		provsim_reply(sim, req, 401, provsim_shape_error_answer(sim, "authentication failed"), 0);
+		provsim_api_refuse(sim, req, path, 401, "authentication failed");
 		provsim_call_clear(&call);
 		return;
 	}
 	if (kind != PROVSIM_CALL_BALANCE && !provsim_txn_id_ok(call.txn_id)) {
 		sim->st.bad_requests++;
-		log_info("provsim: %s -> 400 txn_id", path);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-		    "application/json");
-		provsim_reply(sim, req, 400, provsim_shape_error_answer(sim,
-		    "txn_id missing or bad"), 0);
+		provsim_api_refuse(sim, req, path, 400, "txn_id missing or bad");
 		provsim_call_clear(&call);
 		return;
 	}
@@ -422,6 +420,8 @@ provsim_request_cb(struct evhttp_request *req, void *arg)
 		path = "/";
 	if (strncmp(path, "/_", 2) == 0) {
 		sim->st.control_requests++;
+		log_debug("provsim: %s %s", evhttp_request_get_command(req) == EVHTTP_REQ_POST ?
+		    "POST" : "GET", path);
 		if (strcmp(path, "/_control") == 0)
 			provsim_control_handle(sim, req);
 		else if (strcmp(path, "/_stats") == 0)
