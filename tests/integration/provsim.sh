@@ -360,10 +360,15 @@ check "flat: pending -> STATUS 0" eq "$(flat_rc TXN000000105 10 >/dev/null; body
 check "flat: GET callback with status 1" wait_until 50 has_cb TXN000000105 1
 check "flat: GET callback method and secret" eq "$(cb_get TXN000000105 1 method)/$(cb_get TXN000000105 1 secret)/$(cb_get TXN000000105 1 hdr_secret)" "GET/$SECRET/$SECRET"
 check "flat: status.php 1 after settle" eq "$(req "$F/api/status.php?$AUTH&reqid=TXN000000105"; body STATUS)" 2001
+control "$F" "{\"callback_hmac\":true,\"callback_url\":\"$CB?src=flat\"}" >/dev/null
+flat_rc TXN000000107 10 >/dev/null
+check "flat: GET callback (hmac) received" wait_until 50 has_cb TXN000000107 1
+check "flat: GET X-Signature is the HMAC of the whole query string" eq "$(cb_get TXN000000107 1 sig_ok)/$(cb_get TXN000000107 1 src)/$(cb_get TXN000000107 1 secret)" "true/flat/<none>"
+control "$F" "{\"callback_hmac\":false,\"callback_url\":\"$CB\"}" >/dev/null
 control "$F" '{"mode":"success"}' >/dev/null
 check "flat: reverse -> STATUS 3" eq "$(control "$F" '{"reverse_txn":"TXN000000101"}')$(req "$F/api/status.php?$AUTH&reqid=TXN000000101"; body STATUS)" 2002003
 check "flat: reversal callback status 3" wait_until 50 has_cb TXN000000101 3
-check "flat: balance back" eq "$(req "$F/api/balance.php?$AUTH"; body BAL)" 200490.00
+check "flat: balance back" eq "$(req "$F/api/balance.php?$AUTH"; body BAL)" 200480.00
 check "flat: POST form works too" eq "$(req "$F/api/recharge.php" -X POST -d "$AUTH&mn=9876543210&op=JO&amt=5&reqid=TXN000000106"; body STATUS)" 2001
 
 # the hung bound: one held, the next refused with 503

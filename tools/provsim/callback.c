@@ -3,9 +3,10 @@
  * own connection (a fresh connection per callback: nothing is resent behind our back
  * on a dead keep-alive one). A callback proves itself with the shared secret (the
  * `secret` field and the X-Callback-Secret header) or, with callback_hmac, with the
- * hex HMAC-SHA256 of the raw body (of the query string for GET) in X-Signature. No
- * answer or a 5xx is retried callback_retries times, PROVSIM_CB_RETRY_MS apart. A
- * connection is freed from the queue's event, never from inside its own callback. */
+ * hex HMAC-SHA256 of the raw body (of the whole raw query string for GET) in
+ * X-Signature, as rechargd's http-json provider checks it. No answer or a 5xx is
+ * retried callback_retries times, PROVSIM_CB_RETRY_MS apart. A connection is freed
+ * from the queue's event, never from inside its own callback. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,9 +266,11 @@ provsim_callback_send(struct provsim *sim, const struct provsim_cb_job *job)
 		uint8_t mac[EVP_MAX_MD_SIZE];
 		unsigned int maclen = 0;
 		char hex[2 * EVP_MAX_MD_SIZE + 1];
-		/* the raw body; for GET the query fields we add (the same bytes) */
+		/* the raw body; for GET the whole raw query string, the URL's own part too */
+		const char *signed_part = s->callback_get ? strchr(target, '?') + 1 : body;
+
 		HMAC(EVP_sha256(), s->callback_secret, (int)strlen(s->callback_secret),
-		    (const uint8_t *)body, strlen(body), mac, &maclen);
+		    (const uint8_t *)signed_part, strlen(signed_part), mac, &maclen);
 		hex_encode(mac, maclen, hex);
 		evhttp_add_header(h, "X-Signature", hex);
 	}
