@@ -132,5 +132,11 @@ enum ctl_retval ctl_commission_list(struct ctl *c, int argc, char **argv);
 
 enum ctl_retval ctl_txn_list(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_txn_show(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_txn_resolve(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_txn_reverse(struct ctl *c, int argc, char **argv);
+
+enum ctl_retval ctl_route_set(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_route_list(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_provider_list(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -74,6 +74,30 @@ db_commission_each(struct db *db, void (*cb)(void *, const struct db_commission 
 	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "commission list");
 }
 
+/* Unrouted operators too: the list answers "where does a JIO recharge go". */
+int
+db_route_each(struct db *db, void (*cb)(void *, const struct db_route *), void *arg)
+{
+	static const char sql[] =
+	    "SELECT o.code, o.service, o.enabled, coalesce(r.providers, '') FROM operators o"
+	    " LEFT JOIN routes r ON r.operator = o.code ORDER BY o.service DESC, o.code";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	struct db_route r;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_col_text(st, 0, r.operator_code, sizeof r.operator_code);
+		db_col_text(st, 1, r.service, sizeof r.service);
+		r.enabled = sqlite3_column_int(st, 2);
+		db_col_text(st, 3, r.providers, sizeof r.providers);
+		cb(arg, &r);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "route list");
+}
+
 /* Reads one ledger row of the shape both history queries select. */
 static void
 db_entry_read(sqlite3_stmt *st, struct db_entry *e)

@@ -289,6 +289,16 @@ struct db_commission { char plan[16]; char operator_code[16]; int32_t rate_bp; }
 /* Every (plan, operator) rate, by plan then service then operator. */
 int db_commission_each(struct db *db, void (*cb)(void *, const struct db_commission *), void *arg);
 
+/* An operator with its route (providers empty: none set, [engine] default_provider). */
+struct db_route {
+	char operator_code[16];
+	char service[16];
+	int enabled;
+	char providers[256];
+};
+/* Every operator, routed or not, by service then code. */
+int db_route_each(struct db *db, void (*cb)(void *, const struct db_route *), void *arg);
+
 /* One ledger line with its posting. */
 struct db_entry {
 	int64_t posting, txn, at;      /* txn 0: none; at: ms */

@@ -66,7 +66,8 @@ EOF
 expect "help exits 0" 0 help
 check "help lists every command" bash -c "for c in init 'retailer add' 'retailer list' 'retailer show' \
     'retailer unlock' 'admin add' 'wallet credit' 'wallet show' 'commission set' 'commission list' \
-    'series import' 'txn list' 'txn show' check; do grep -q \"\$c\" '$OUT/stdout' || exit 1; done"
+    'series import' 'txn list' 'txn show' 'txn resolve' 'txn reverse' 'route set' 'route list' \
+    'provider list' check; do grep -q \"\$c\" '$OUT/stdout' || exit 1; done"
 "$CTL" --help >"$OUT/stdout" 2>&1; rc=$?
 check "--help exits 0" [ "$rc" -eq 0 ]
 "$CTL" >/dev/null 2>&1; rc=$?
