@@ -295,12 +295,15 @@ control "$J" '{"callback_all":true}' >/dev/null
 recharge_json "$J" TXN000000035 25 >/dev/null
 check "json: callback_all: callback for an immediate SUCCESS" wait_until 50 has_cb TXN000000035 SUCCESS
 FAILED0=$(stat "$J" callbacks_failed)
-control "$J" "{\"callback_url\":\"http://127.0.0.1:$RPORT/fail\"}" >/dev/null
+control "$J" "{\"callback_url\":\"http://127.0.0.1:$RPORT/fail\",\"callback_retries\":1}" >/dev/null
 recharge_json "$J" TXN000000036 25 >/dev/null
 check "json: a 500 from the receiver counts as failed" wait_until 50 eval \
     '[ "$(stat "$J" callbacks_failed)" -gt "$FAILED0" ]'
 check "json: /_txn last_callback_code 500" txn_is "$J" TXN000000036 last_callback_code 500
-control "$J" "{\"callback_url\":\"http://127.0.0.1:$(free_port)/closed\"}" >/dev/null
+check "json: a 5xx is retried (callback_retries 1)" wait_until 50 txn_is "$J" TXN000000036 callbacks_failed 2
+check "json: callbacks_retried counted" stat_is "$J" callbacks_retried 1
+check "json: the receiver saw both tries" eq "$(grep -c '"txn_id": "TXN000000036"' "$D/callbacks.jsonl")" 2
+control "$J" "{\"callback_url\":\"http://127.0.0.1:$(free_port)/closed\",\"callback_retries\":0}" >/dev/null
 recharge_json "$J" TXN000000037 25 >/dev/null
 check "json: no receiver at all counts as failed" wait_until 50 txn_is "$J" TXN000000037 callbacks_failed 1
 check "json: bad callback_url refused" eq "$(control "$J" '{"callback_url":"ftp://x/y"}')" 400

@@ -31,9 +31,10 @@ static void provsim_callback_pump_cb(evutil_socket_t fd, short what, void *arg);
 int
 provsim_callback_init(struct provsim *sim)
 {
-	sim->cbq = calloc(PROVSIM_CB_QUEUE, sizeof *sim->cbq);
+	sim->cbq.v = calloc(PROVSIM_CB_QUEUE, sizeof *sim->cbq.v);
+	sim->cbr.v = calloc(PROVSIM_CB_QUEUE, sizeof *sim->cbr.v);
 	sim->cb_ev = evtimer_new(sim->base, provsim_callback_pump_cb, sim);
-	return sim->cbq != NULL && sim->cb_ev != NULL ? 0 : -1;
+	return sim->cbq.v != NULL && sim->cbr.v != NULL && sim->cb_ev != NULL ? 0 : -1;
 }
 
 /* Flights still out are abandoned: their connections (and requests) freed unanswered. */
@@ -53,8 +54,10 @@ provsim_callback_free_all(struct provsim *sim)
 	if (sim->cb_ev != NULL)
 		event_free(sim->cb_ev);
 	sim->cb_ev = NULL;
-	free(sim->cbq);
-	sim->cbq = NULL;
+	free(sim->cbq.v);
+	free(sim->cbr.v);
+	memset(&sim->cbq, 0, sizeof sim->cbq);
+	memset(&sim->cbr, 0, sizeof sim->cbr);
 }
 
 int
@@ -92,17 +95,28 @@ provsim_callback_kick(struct provsim *sim, int64_t in_ms)
 }
 
 static int
-provsim_callback_push(struct provsim *sim, const struct provsim_cb_job *job)
+provsim_callback_push(struct provsim *sim, struct provsim_cb_ring *r,
+    const struct provsim_cb_job *job)
 {
-	if (sim->cbq_len >= PROVSIM_CB_QUEUE) {
+	if (r->len >= PROVSIM_CB_QUEUE) {
 		sim->st.callbacks_dropped++;
 		log_warn("provsim: callback queue full: callback for %s dropped",
 		    sim->txns[job->idx].id);
 		return -1;
 	}
-	sim->cbq[(sim->cbq_head + sim->cbq_len) % PROVSIM_CB_QUEUE] = *job;
-	sim->cbq_len++;
+	r->v[(r->head + r->len) % PROVSIM_CB_QUEUE] = *job;
+	r->len++;
 	return 0;
+}
+
+static struct provsim_cb_job
+provsim_callback_pop(struct provsim_cb_ring *r)
+{
+	struct provsim_cb_job job = r->v[r->head];
+
+	r->head = (r->head + 1) % PROVSIM_CB_QUEUE;
+	r->len--;
+	return job;
 }
 
 void
@@ -116,7 +130,7 @@ provsim_callback_queue(struct provsim *sim, uint32_t idx, enum provsim_status st
 	job.idx = idx;
 	job.status = (uint8_t)st;
 	job.due_ms = provsim_now_ms();
-	if (provsim_callback_push(sim, &job) == 0)
+	if (provsim_callback_push(sim, &sim->cbq, &job) == 0)
 		provsim_callback_kick(sim, 0);
 }
 
@@ -147,7 +161,7 @@ provsim_callback_done_cb(struct evhttp_request *req, void *arg)
 
 			job.attempt++;
 			job.due_ms = provsim_now_ms() + PROVSIM_CB_RETRY_MS;
-			if (provsim_callback_push(sim, &job) == 0)
+			if (provsim_callback_push(sim, &sim->cbr, &job) == 0)
 				sim->st.callbacks_retried++;
 		}
 	}
@@ -301,8 +315,8 @@ provsim_callback_send(struct provsim *sim, const struct provsim_cb_job *job)
 	return 0;
 }
 
-/* Frees finished flights, then starts queued callbacks that are due while there is
- * room in flight. */
+/* Frees finished flights, then starts queued callbacks while there is room in
+ * flight. */
 static void
 provsim_callback_pump_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -324,15 +338,19 @@ provsim_callback_pump_cb(evutil_socket_t fd, short what, void *arg)
 		evhttp_connection_free(f->evcon);
 		free(f);
 	}
-	while (sim->nflights < PROVSIM_CB_FLIGHTS && sim->cbq_len > 0) {
-		struct provsim_cb_job job = sim->cbq[sim->cbq_head];
+	/* retries that are due first, then new ones; a retry not yet due waits alone */
+	while (sim->nflights < PROVSIM_CB_FLIGHTS) {
+		struct provsim_cb_job job;
 
-		if (job.due_ms > now) {
-			provsim_callback_kick(sim, job.due_ms - now);
+		if (sim->cbr.len > 0 && sim->cbr.v[sim->cbr.head].due_ms <= now)
+			job = provsim_callback_pop(&sim->cbr);
+		else if (sim->cbq.len > 0)
+			job = provsim_callback_pop(&sim->cbq);
+		else {
+			if (sim->cbr.len > 0)
+				provsim_callback_kick(sim, sim->cbr.v[sim->cbr.head].due_ms - now);
 			return;
 		}
-		sim->cbq_head = (sim->cbq_head + 1) % PROVSIM_CB_QUEUE;
-		sim->cbq_len--;
 		if (sim->set.callback_url[0] == '\0' || provsim_callback_send(sim, &job) < 0) {
 			sim->st.callbacks_failed++;
 			sim->txns[job.idx].cb_failed++;

@@ -474,7 +474,7 @@ provsim_stats_handle(struct provsim *sim, struct evhttp_request *req)
 	    "callbacks_failed", (json_int_t)st->callbacks_failed,
 	    "callbacks_dropped", (json_int_t)st->callbacks_dropped,
 	    "callbacks_retried", (json_int_t)st->callbacks_retried,
-	    "callbacks_queued", (json_int_t)sim->cbq_len,
+	    "callbacks_queued", (json_int_t)(sim->cbq.len + sim->cbr.len),
 	    "callbacks_in_flight", (json_int_t)sim->nflights,
 	    "txns", (json_int_t)sim->ntxns,
 	    "balance", money_format(sim->balance, bal)));

@@ -196,6 +196,12 @@ struct provsim_cb_job {
 	int64_t due_ms;
 };
 
+/* A FIFO of PROVSIM_CB_QUEUE jobs. */
+struct provsim_cb_ring {
+	struct provsim_cb_job *v;
+	uint32_t head, len;
+};
+
 struct provsim_cb_flight {
 	struct provsim *sim;
 	struct provsim_cb_job job;
@@ -240,8 +246,8 @@ struct provsim {
 	struct provsim_hung *hung;
 	uint32_t nhung;
 
-	struct provsim_cb_job *cbq;        /* a ring of PROVSIM_CB_QUEUE */
-	uint32_t cbq_head, cbq_len;
+	struct provsim_cb_ring cbq;        /* callbacks to send */
+	struct provsim_cb_ring cbr;        /* retries, each due a while after its failure */
 	struct provsim_cb_flight *flights; /* a list */
 	uint32_t nflights;
 };
