@@ -42,8 +42,10 @@ sms_render_txn(char *out, size_t cap, const struct db_txn *t, int64_t balance, i
 	if (pending)
 		snprintf(out, cap, "PENDING %s %s Rs%s Txn:%s Bal:Rs%s", t->target, t->operator_code, amt, id, bal);
 	else if (strcmp(t->state, DB_STATE_SUCCESS) == 0)
-		snprintf(out, cap, "SUCCESS %s %s Rs%s Txn:%s Ref:%s Comm:Rs%s Bal:Rs%s", t->target,
-		    t->operator_code, amt, id, t->operator_ref, money_format(t->commission, comm), bal);
+		/* Ref only when the operator gave one: a reference is never invented */
+		snprintf(out, cap, "SUCCESS %s %s Rs%s Txn:%s%s%s Comm:Rs%s Bal:Rs%s", t->target,
+		    t->operator_code, amt, id, t->operator_ref[0] ? " Ref:" : "", t->operator_ref,
+		    money_format(t->commission, comm), bal);
 	else if (t->error_code == ENGINE_E_DOWN)
 		snprintf(out, cap, "ERR %d %s Txn:%s Bal:Rs%s", ENGINE_E_DOWN,
 		    engine_code_message(ENGINE_E_DOWN), id, bal);

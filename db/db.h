@@ -196,6 +196,8 @@ int db_txn_finish(struct db *db, int64_t id, const char *state, int error_code,
 int db_txn_set_provider(struct db *db, int64_t id, const char *provider);
 /* SUCCESS -> REVERSED; 1 when it was SUCCESS, 0 when not. */
 int db_txn_reverse(struct db *db, int64_t id);
+/* 1 when a PENDING transaction older than before_ms was not alerted on yet (a read). */
+int db_txn_any_stuck(struct db *db, int64_t before_ms);
 /* PENDING transactions older than before_ms not yet alerted on; marks them. cb per txn. */
 int db_txn_each_stuck(struct db *db, int64_t before_ms, void (*cb)(void *, const struct db_txn *), void *arg);
 int db_txn_set_notified(struct db *db, int64_t id, const char *state);

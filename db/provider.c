@@ -84,6 +84,8 @@ db_provider_state_each(struct db *db, void (*cb)(void *, const struct db_provide
 	while (n < 64 && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		db_provider_state_read(st, &rows[n++]);
 	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(db, rc, "provider states");
 	for (int i = 0; i < n; i++)
 		cb(arg, &rows[i]);
 	return 0;

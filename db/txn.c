@@ -324,6 +324,24 @@ db_txn_reverse(struct db *db, int64_t id)
 }
 
 int
+db_txn_any_stuck(struct db *db, int64_t before_ms)
+{
+	static const char sql[] =
+	    "SELECT 1 FROM txns WHERE state = 'PENDING' AND stuck_alerted = 0 AND created_at <= ?1 LIMIT 1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, before_ms);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "stuck check");
+}
+
+int
 db_txn_each_stuck(struct db *db, int64_t before_ms, void (*cb)(void *, const struct db_txn *), void *arg)
 {
 	static const char sql[] =

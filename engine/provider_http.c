@@ -827,7 +827,7 @@ ph_call_done_cb(void *arg, const struct http_response *r)
 	struct provider_answer a;
 	provider_http_answer_from(ph, r, &a);
 	if (a.result == PROVIDER_UNKNOWN)
-		log_warn("provider %s: %s TXN%09lld: outcome unknown: %s", c->name, ph_kind_names[c->kind],
+		log_info("provider %s: %s TXN%09lld: outcome unknown: %s", c->name, ph_kind_names[c->kind],
 		    (long long)c->txn, a.message);
 	ph_call_answer(c, &a);
 }

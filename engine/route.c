@@ -204,10 +204,15 @@ engine_answer_pending(struct engine *e, struct engine_flight *f, const char *pro
 	struct db_txn t;
 	struct db_retailer r;
 
-	if (a->result == PROVIDER_PENDING && batch_join(e->batch) == 0 &&
-	    db_txn_get(db, f->txn, &t) == 1 && strcmp(t.state, DB_STATE_PENDING) == 0 &&
-	    db_retailer_get(db, t.retailer_id, &r) == 1 && e->hooks.txn_cb != NULL)
-		(void)e->hooks.txn_cb(e->hooks.arg, &t, ENGINE_EVENT_PENDING, r.balance);
+	if (batch_join(e->batch) == 0 && db_txn_get(db, f->txn, &t) == 1 &&
+	    strcmp(t.state, DB_STATE_PENDING) == 0) {
+		/* who has it: an in-process provider was not recorded before the call */
+		if (t.provider[0] == '\0' && db_txn_set_provider(db, f->txn, provider) == 0)
+			strlcpy_safe(t.provider, provider, sizeof t.provider);
+		if (a->result == PROVIDER_PENDING && db_retailer_get(db, t.retailer_id, &r) == 1 &&
+		    e->hooks.txn_cb != NULL)
+			(void)e->hooks.txn_cb(e->hooks.arg, &t, ENGINE_EVENT_PENDING, r.balance);
+	}
 	engine_later(e, f, ENGINE_STEP_POLL, e->cfg->status_poll_s);
 }
 

@@ -36,12 +36,15 @@ void
 engine_health_ok(struct engine *e, struct provider *p)
 {
 	int changed = p->health.failures != 0 || p->health.breaker_open_until != 0;
+	int64_t now = clock_now_ms();
 
 	p->health.failures = 0;
 	p->health.breaker_open_until = 0;
-	p->health.last_ok_at = clock_now_ms();
-	if (changed) {
+	if (changed)
 		log_info("provider %s: healthy again, breaker closed", p->name);
+	/* "last ok" for rechargectl provider list, at most once a minute when nothing changes */
+	if (changed || now - p->health.last_ok_at > 60000) {
+		p->health.last_ok_at = now;
 		engine_health_save(e, p);
 	}
 }
@@ -134,8 +137,10 @@ engine_watch_cb(evutil_socket_t fd, short what, void *arg)
 			if (e->providers[i]->ops->balance != NULL)
 				e->providers[i]->ops->balance(e->providers[i]);
 	}
-	if (batch_join(e->batch) == 0 && db_txn_each_stuck(batch_db(e->batch),
-	    now - (int64_t)e->cfg->stuck_pending_s * 1000, engine_stuck_one, e) < 0)
+	/* a read first: the write lock only when there is something to say */
+	int64_t cutoff = now - (int64_t)e->cfg->stuck_pending_s * 1000;
+	if (db_txn_any_stuck(batch_db(e->batch), cutoff) == 1 && batch_join(e->batch) == 0 &&
+	    db_txn_each_stuck(batch_db(e->batch), cutoff, engine_stuck_one, e) < 0)
 		log_warn("stuck check: %s", db_error(batch_db(e->batch)));
 }
 

@@ -60,7 +60,8 @@ CONF
 }
 
 ctl() { "$RECHARGECTL" -c "$T_CONF" "$@"; }
-sql() { sqlite3 -batch -noheader "$T_DIR/rechargd.db" "$@"; }
+# the daemon holds the write lock for a moment each loop turn: wait for it like rechargectl
+sql() { sqlite3 -batch -noheader -cmd ".timeout 5000" "$T_DIR/rechargd.db" "$@"; }
 
 # sim_start: the SMSC simulator in script mode, reading commands from a FIFO
 sim_start() {
