@@ -28,6 +28,7 @@
 
 static void provsim_callback_pump_cb(evutil_socket_t fd, short what, void *arg);
 
+/* The queues and the event that runs them; -1 when out of memory. */
 int
 provsim_callback_init(struct provsim *sim)
 {
@@ -60,6 +61,7 @@ provsim_callback_free_all(struct provsim *sim)
 	memset(&sim->cbr, 0, sizeof sim->cbr);
 }
 
+/* Only plain http: the evhttp client speaks nothing else. */
 int
 provsim_callback_url_check(const char *url, const char **cause)
 {
@@ -94,6 +96,7 @@ provsim_callback_kick(struct provsim *sim, int64_t in_ms)
 	evtimer_add(sim->cb_ev, &tv);
 }
 
+/* Appends a job; past PROVSIM_CB_QUEUE it is dropped and counted, never grown. */
 static int
 provsim_callback_push(struct provsim *sim, struct provsim_cb_ring *r,
     const struct provsim_cb_job *job)
@@ -109,6 +112,7 @@ provsim_callback_push(struct provsim *sim, struct provsim_cb_ring *r,
 	return 0;
 }
 
+/* Takes the oldest job (the ring is not empty). */
 static struct provsim_cb_job
 provsim_callback_pop(struct provsim_cb_ring *r)
 {
@@ -119,6 +123,7 @@ provsim_callback_pop(struct provsim_cb_ring *r)
 	return job;
 }
 
+/* A state change to tell: queued now, sent by the pump in order. */
 void
 provsim_callback_queue(struct provsim *sim, uint32_t idx, enum provsim_status st)
 {

@@ -96,6 +96,7 @@ static const struct provsim_set_entry provsim_set_table[] = {
 };
 #define PROVSIM_NSET ((int)(sizeof provsim_set_table / sizeof provsim_set_table[0]))
 
+/* The defaults docs/provsim.md lists: a well-behaved aggregator. */
 void
 provsim_settings_defaults(struct provsim_settings *s)
 {
@@ -111,24 +112,28 @@ provsim_settings_defaults(struct provsim_settings *s)
 	s->callback_retries = 2;
 }
 
+/* The table is private: main.c builds its options from these. */
 const char *
 provsim_settings_name(int i)
 {
 	return i >= 0 && i < PROVSIM_NSET ? provsim_set_table[i].name : NULL;
 }
 
+/* Booleans take no value on the command line. */
 int
 provsim_settings_is_bool(int i)
 {
 	return i >= 0 && i < PROVSIM_NSET && provsim_set_table[i].type == PROVSIM_SET_BOOL;
 }
 
+/* One line for --help. */
 const char *
 provsim_settings_help(int i)
 {
 	return i >= 0 && i < PROVSIM_NSET ? provsim_set_table[i].help : NULL;
 }
 
+/* Test scripts write 1, true or yes alike; -1 for anything else. */
 static int
 provsim_bool_parse(const char *v)
 {
@@ -141,6 +146,7 @@ provsim_bool_parse(const char *v)
 	return -1;
 }
 
+/* Both entry points end here, so a value means the same wherever it comes from. */
 int
 provsim_settings_set(struct provsim_settings *s, const char *name, const char *value,
     const char **cause)
@@ -240,6 +246,7 @@ provsim_settings_json(const struct provsim *sim)
 	return o;
 }
 
+/* The balance is state, not a setting: for_ms never restores it. */
 int
 provsim_balance_set(struct provsim *sim, const char *text, const char **cause)
 {
@@ -335,6 +342,7 @@ provsim_control_pairs(struct evhttp_request *req, struct evkeyvalq *q, const cha
 	return 0;
 }
 
+/* A refused control changes nothing and says which key was wrong. */
 static void
 provsim_control_refuse(struct evhttp_request *req, int code, const char *key, const char *why)
 {
@@ -343,6 +351,7 @@ provsim_control_refuse(struct evhttp_request *req, int code, const char *key, co
 	provsim_reply_json(req, code, json_pack("{s:s, s:s?}", "error", why, "key", key));
 }
 
+/* GET shows the settings; POST changes them, all or nothing. */
 void
 provsim_control_handle(struct provsim *sim, struct evhttp_request *req)
 {
@@ -435,6 +444,7 @@ provsim_control_handle(struct provsim *sim, struct evhttp_request *req)
 	provsim_reply_json(req, 200, provsim_settings_json(sim));
 }
 
+/* The counters tests assert on (duplicates above all). */
 void
 provsim_stats_handle(struct provsim *sim, struct evhttp_request *req)
 {
@@ -481,6 +491,7 @@ provsim_stats_handle(struct provsim *sim, struct evhttp_request *req)
 	provsim_reply_json(req, 200, o);
 }
 
+/* One txn as the simulator believes it, to compare with rechargd's row. */
 void
 provsim_txn_handle(struct provsim *sim, struct evhttp_request *req)
 {

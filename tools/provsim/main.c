@@ -17,6 +17,7 @@
 enum { PROVSIM_OPT_SHAPE = 256, PROVSIM_OPT_MAX_TXNS, PROVSIM_OPT_MAX_HUNG,
 	PROVSIM_OPT_BALANCE };
 
+/* The settings are listed from the table, so --help never falls behind. */
 static void
 provsim_usage(FILE *f)
 {

@@ -19,6 +19,7 @@
 #include "common/common.h"
 #include "tools/provsim/provsim.h"
 
+/* Each shape has its own paths; anything else is 404. */
 int
 provsim_shape_route(enum provsim_shape shape, const char *path, enum provsim_call_kind *kind)
 {
@@ -35,6 +36,7 @@ provsim_shape_route(enum provsim_shape shape, const char *path, enum provsim_cal
 	return -1;
 }
 
+/* Frees the copies; leaves an empty call (amount unknown). */
 void
 provsim_call_clear(struct provsim_call *call)
 {
@@ -75,6 +77,7 @@ provsim_call_field(struct provsim_call *call, const char *name)
 	return NULL;
 }
 
+/* A later source of the same field wins (the body over the query). */
 static void
 provsim_call_put(struct provsim_call *call, const char *name, const char *value)
 {
@@ -133,6 +136,7 @@ provsim_call_json(struct provsim_call *call, const char *body, size_t len)
 	return 0;
 }
 
+/* Query first, then the body, then X-Api-Key: whatever a client sends is read. */
 int
 provsim_shape_parse(struct evhttp_request *req, struct provsim_call *call, const char **cause)
 {
@@ -175,6 +179,7 @@ provsim_shape_parse(struct evhttp_request *req, struct provsim_call *call, const
 	return 0;
 }
 
+/* The words of /_txn and /_stats, whatever the shape. */
 const char *
 provsim_status_name(enum provsim_status st)
 {
@@ -183,6 +188,7 @@ provsim_status_name(enum provsim_status st)
 	return (unsigned)st < PROVSIM_ST_COUNT ? names[st] : "NOT_FOUND";
 }
 
+/* Words for json, digits for flat. */
 const char *
 provsim_shape_status_word(enum provsim_shape shape, enum provsim_status st)
 {
@@ -193,6 +199,7 @@ provsim_shape_status_word(enum provsim_shape shape, enum provsim_status st)
 	return (unsigned)st < PROVSIM_ST_COUNT ? digits[st] : "4";
 }
 
+/* The message an aggregator would send with that state. */
 const char *
 provsim_txn_message(const struct provsim_txn *t, enum provsim_status st)
 {
@@ -226,6 +233,7 @@ provsim_shape_dump(json_t *v)
 	return b;
 }
 
+/* A recharge or status answer; txn_id is echoed even when unknown. */
 struct evbuffer *
 provsim_shape_txn_answer(struct provsim *sim, enum provsim_status st, const struct provsim_txn *t,
     const char *txn_id, const char *message)
@@ -252,6 +260,7 @@ provsim_shape_txn_answer(struct provsim *sim, enum provsim_status st, const stru
 	return provsim_shape_dump(json_pack("{s:{s:o}}", "data", "txn", o));
 }
 
+/* The balance as two-decimal text, never a float. */
 struct evbuffer *
 provsim_shape_balance_answer(struct provsim *sim)
 {
@@ -263,6 +272,7 @@ provsim_shape_balance_answer(struct provsim *sim)
 	return provsim_shape_dump(json_pack("{s:{s:s}}", "data", "balance", bal));
 }
 
+/* A refusal reads as a failure: nothing was taken. */
 struct evbuffer *
 provsim_shape_error_answer(struct provsim *sim, const char *message)
 {

@@ -31,6 +31,7 @@
 
 static void provsim_request_cb(struct evhttp_request *req, void *arg);
 
+/* Wall clock for the ledger's times and the hung requests' ages. */
 int64_t
 provsim_now_ms(void)
 {
@@ -40,6 +41,7 @@ provsim_now_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* The reason phrase evhttp puts on the status line. */
 static const char *
 provsim_reason_phrase(int code)
 {
@@ -58,6 +60,7 @@ provsim_reason_phrase(int code)
 
 /* ---- answers ---------------------------------------------------------------------- */
 
+/* Takes d off the list of answers waiting for their latency. */
 static void
 provsim_delayed_unlink(struct provsim *sim, struct provsim_delayed *d)
 {
@@ -83,6 +86,7 @@ provsim_delayed_cb(evutil_socket_t fd, short what, void *arg)
 	free(d);
 }
 
+/* Latency lives here: the answer is built now and held on a timer. */
 void
 provsim_reply(struct provsim *sim, struct evhttp_request *req, int code, struct evbuffer *body,
     int delay_ms)
@@ -115,6 +119,7 @@ provsim_reply(struct provsim *sim, struct evhttp_request *req, int code, struct 
 	evtimer_add(d->ev, &tv);
 }
 
+/* The simulator's own endpoints: compact, sorted keys. */
 void
 provsim_reply_json(struct evhttp_request *req, int code, json_t *v)
 {
@@ -133,6 +138,7 @@ provsim_reply_json(struct evhttp_request *req, int code, json_t *v)
 	evbuffer_free(b);
 }
 
+/* evhttp bodies are not NUL-terminated: a terminated copy. */
 int
 provsim_body(struct evhttp_request *req, char **out, size_t *len)
 {
@@ -224,6 +230,7 @@ provsim_auth_ok(const struct provsim *sim, const struct provsim_call *call)
 	return s->pwd[0] == '\0' || (call->pwd != NULL && strcmp(call->pwd, s->pwd) == 0);
 }
 
+/* What a proxy in front of a dead aggregator sends: HTML, not JSON. */
 static struct evbuffer *
 provsim_text_body(struct evhttp_request *req, const char *text)
 {
@@ -273,6 +280,7 @@ provsim_api_answer(struct provsim *sim, struct evhttp_request *req, enum provsim
 		evbuffer_free(body);
 }
 
+/* For the request log. */
 static const char *
 provsim_fate_name(enum provsim_fate f)
 {
@@ -326,6 +334,7 @@ provsim_api_refuse(struct provsim *sim, struct evhttp_request *req, const char *
 	provsim_reply(sim, req, code, provsim_shape_error_answer(sim, why), 0);
 }
 
+/* An API request: refused early, or given its fate, its effect and its answer. */
 static void
 provsim_api(struct provsim *sim, struct evhttp_request *req, const char *path)
 {
@@ -449,6 +458,7 @@ provsim_accept_error_cb(struct evconnlistener *l, void *arg)
 	evtimer_add(sim->accept_ev, &tv);
 }
 
+/* The pause after EMFILE is over. */
 static void
 provsim_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -498,6 +508,7 @@ provsim_split_listen(const char *listen, char *host, size_t cap, int *port)
 	return 0;
 }
 
+/* Binds before anything else can fail late, so LISTENING means ready. */
 struct provsim *
 provsim_new(struct event_base *base, const struct provsim_options *opt, char **cause)
 {
@@ -563,6 +574,7 @@ provsim_new(struct event_base *base, const struct provsim_options *opt, char **c
 	return sim;
 }
 
+/* Ends the loop; main frees everything after it. */
 void
 provsim_stop(struct provsim *sim, int code)
 {
@@ -573,6 +585,7 @@ provsim_stop(struct provsim *sim, int code)
 	event_base_loopexit(sim->base, NULL);
 }
 
+/* Callbacks first (their connections), then answers, then the server, then the ledger. */
 void
 provsim_free(struct provsim *sim)
 {

@@ -17,6 +17,7 @@
 
 static void provsim_txn_timer_cb(evutil_socket_t fd, short what, void *arg);
 
+/* Small to start with; grows by doubling up to --max-txns. */
 int
 provsim_txn_init(struct provsim *sim)
 {
@@ -30,6 +31,7 @@ provsim_txn_init(struct provsim *sim)
 	return sim->txns != NULL && sim->index != NULL ? 0 : -1;
 }
 
+/* Timers first: they point into the table. */
 void
 provsim_txn_free_all(struct provsim *sim)
 {
@@ -56,6 +58,7 @@ provsim_txn_hash(const char *id)
 	return h;
 }
 
+/* Linear probing; the index is never more than half full. */
 static void
 provsim_txn_index_put(uint32_t *index, uint32_t cap, const char *id, uint32_t idx)
 {
@@ -66,6 +69,7 @@ provsim_txn_index_put(uint32_t *index, uint32_t cap, const char *id, uint32_t id
 	index[i] = idx + 1;
 }
 
+/* NULL when the simulator never took that txn_id. */
 struct provsim_txn *
 provsim_txn_find(struct provsim *sim, const char *id)
 {
@@ -80,6 +84,7 @@ provsim_txn_find(struct provsim *sim, const char *id)
 	return NULL;
 }
 
+/* Timers and callbacks keep an index: records move when the table grows. */
 uint32_t
 provsim_txn_index(const struct provsim *sim, const struct provsim_txn *t)
 {
@@ -127,6 +132,7 @@ provsim_txn_set(struct provsim *sim, struct provsim_txn *t, enum provsim_status 
 	sim->st.by_status[st]++;
 }
 
+/* At most one timer per txn: settle, then perhaps reverse. */
 static void
 provsim_txn_timer_cancel(struct provsim_txn *t)
 {
@@ -137,6 +143,7 @@ provsim_txn_timer_cancel(struct provsim_txn *t)
 	t->timer = NULL;
 }
 
+/* Settle or reverse t in ms; replaces its timer if it had one. */
 static void
 provsim_txn_timer_arm(struct provsim *sim, struct provsim_txn *t, enum provsim_timer_kind kind,
     int ms)
@@ -153,6 +160,7 @@ provsim_txn_timer_arm(struct provsim *sim, struct provsim_txn *t, enum provsim_t
 	t->timer = tm;
 }
 
+/* Only what was debited comes back, and only once. */
 static void
 provsim_txn_refund(struct provsim *sim, struct provsim_txn *t)
 {
@@ -200,6 +208,7 @@ provsim_txn_settle(struct provsim *sim, struct provsim_txn *t)
 		provsim_callback_queue(sim, provsim_txn_index(sim, t), t->status);
 }
 
+/* A txn's timer fired: settle it or reverse it. */
 static void
 provsim_txn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -216,6 +225,7 @@ provsim_txn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		log_info("provsim: %s not reversed: %s", t->id, cause);
 }
 
+/* The operator took a success back: refunded, told by callback. */
 int
 provsim_txn_reverse(struct provsim *sim, struct provsim_txn *t, const char **cause)
 {
@@ -236,6 +246,7 @@ provsim_txn_reverse(struct provsim *sim, struct provsim_txn *t, const char **cau
 	return 0;
 }
 
+/* With pending_then = callback the status endpoint lags behind the truth. */
 enum provsim_status
 provsim_txn_reported(const struct provsim *sim, const struct provsim_txn *t)
 {
@@ -244,6 +255,7 @@ provsim_txn_reported(const struct provsim *sim, const struct provsim_txn *t)
 	return (enum provsim_status)t->status;
 }
 
+/* Decided before anything else, so a 503 never touches the ledger. */
 enum provsim_fate
 provsim_txn_fate(struct provsim *sim)
 {
@@ -294,6 +306,7 @@ provsim_txn_draw(struct provsim *sim, enum provsim_fate via, int *pending)
 	return success ? PROVSIM_ST_SUCCESS : PROVSIM_ST_FAILED;
 }
 
+/* The only place a recharge is done: once per txn_id. */
 struct provsim_txn *
 provsim_txn_take(struct provsim *sim, const struct provsim_call *call, enum provsim_fate via)
 {
