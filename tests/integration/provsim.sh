@@ -218,7 +218,7 @@ check "json: truncated JSON does not parse" eq "$(recharge_json "$J" TXN00000001
 
 # hang: never answered; released when the client gives up
 control "$J" '{"mode":"hang"}' >/dev/null
-curl -s -m 1 -o /dev/null -X POST "$J/recharge" -d 'txn_id=TXN000000020&mobile=9876543210&operator=VI&amount=10' &
+curl -s -m 2 -o /dev/null -X POST "$J/recharge" -d 'txn_id=TXN000000020&mobile=9876543210&operator=VI&amount=10' &
 HPID=$!
 check "json: hung request held" wait_until 50 stat_is "$J" hung 1
 wait "$HPID"
