@@ -98,6 +98,7 @@ http_now_ms(void)
 /* Drains finished transfers; called after every curl_multi_socket_action. */
 static void http_client_drain(struct http_client *c);
 
+/* A socket curl watches is ready: let curl act on it, then collect what finished. */
 static void
 http_client_socket_event_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -109,6 +110,7 @@ http_client_socket_event_cb(evutil_socket_t fd, short what, void *arg)
 	http_client_drain(c);
 }
 
+/* curl's timeout came (scheduled by http_client_timer_cb, never acted on there). */
 static void
 http_client_timer_event_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -210,6 +212,7 @@ http_req_write_cb(char *data, size_t size, size_t n, void *arg)
 
 /* ---- requests ----------------------------------------------------------------------- */
 
+/* The pool of name, made on first use; its cap follows the latest caller. */
 static struct http_pool *
 http_client_pool(struct http_client *c, const char *name, int max)
 {
@@ -228,6 +231,7 @@ http_client_pool(struct http_client *c, const char *name, int max)
 	return p;
 }
 
+/* Frees r and whatever curl still holds of it (its handle leaves the multi first). */
 static void
 http_req_free(struct http_req *r)
 {
@@ -246,6 +250,7 @@ http_req_free(struct http_req *r)
 	free(r);
 }
 
+/* Takes r off the client's list of requests. */
 static void
 http_req_unlink(struct http_req *r)
 {
@@ -259,6 +264,7 @@ http_req_unlink(struct http_req *r)
 		r->next->prev = r->prev;
 }
 
+/* Takes r out of its pool's queue (queue timeout: it may sit anywhere in it). */
 static void
 http_pool_dequeue(struct http_pool *p, struct http_req *r)
 {
@@ -308,6 +314,7 @@ http_req_finish(struct http_req *r)
 	http_client_pump(c);
 }
 
+/* The zero timer of http_req_deliver_later. */
 static void
 http_req_deliver_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -327,6 +334,7 @@ http_req_deliver_later(struct http_req *r)
 	evtimer_add(r->ev, &now);
 }
 
+/* A request that never leaves: "not taken", told from the loop. */
 static void
 http_req_refuse(struct http_req *r, const char *why)
 {
@@ -381,6 +389,7 @@ http_classify(CURLcode rc, long request_size)
 	return HTTP_RESULT_ERROR;
 }
 
+/* Every finished transfer: classified, its handle released, its owner told. */
 static void
 http_client_drain(struct http_client *c)
 {
@@ -544,6 +553,7 @@ http_client_pump(struct http_client *c)
 	}
 }
 
+/* Copies req and starts it now, or queues it behind its pool or the total cap. */
 void
 http_client_request(struct http_client *c, const struct http_request *req, http_done_cb done, void *arg)
 {
@@ -607,12 +617,14 @@ http_client_request(struct http_client *c, const struct http_request *req, http_
 	evtimer_add(r->ev, &tv);
 }
 
+/* For back-pressure and tests: requests not yet answered. */
 int
 http_client_pending(const struct http_client *c)
 {
 	return c->active + c->queued;
 }
 
+/* Tests answer requests themselves (engine/internal.h). */
 void
 http_client_set_transport_for_test(struct http_client *c, http_transport_cb fn, void *arg)
 {
@@ -620,6 +632,7 @@ http_client_set_transport_for_test(struct http_client *c, http_transport_cb fn, 
 	c->transport_arg = arg;
 }
 
+/* A multi handle wired to base through the socket and timer callbacks. */
 struct http_client *
 http_client_new(struct event_base *base, int max_total_connections)
 {
@@ -655,6 +668,7 @@ http_client_new(struct event_base *base, int max_total_connections)
 	return c;
 }
 
+/* Shutdown: requests go without their callbacks, then the connections. */
 void
 http_client_free(struct http_client *c)
 {

@@ -124,6 +124,7 @@ struct ph_buf {
 	int over;
 };
 
+/* Appends n bytes, or marks the buffer over its cap. */
 static void
 ph_buf_add(struct ph_buf *b, const char *s, size_t n)
 {
@@ -136,6 +137,7 @@ ph_buf_add(struct ph_buf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
+/* Appends one byte. */
 static void
 ph_buf_addc(struct ph_buf *b, char c)
 {
@@ -159,6 +161,7 @@ ph_set_cause(char **cause, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Strips spaces at both ends, in place (config values and status values). */
 static void
 ph_trim(char *s)
 {
@@ -459,6 +462,7 @@ provider_http_json_text(json_t *root, const char *path)
 
 /* ---- value lists ------------------------------------------------------------------------ */
 
+/* A comma list of status values: trimmed, none empty, bounded. */
 static int
 ph_list_parse(const char *key, const char *text, struct ph_list *l, char **cause)
 {
@@ -492,6 +496,7 @@ ph_list_parse(const char *key, const char *text, struct ph_list *l, char **cause
 	return 0;
 }
 
+/* Status values compare case-insensitively. */
 static int
 ph_list_has(const struct ph_list *l, const char *v)
 {
@@ -627,6 +632,7 @@ provider_http_balance_parse(const char *text, int64_t *paise)
 
 /* ---- the shared client and the calls ----------------------------------------------- */
 
+/* For tests: the shared client of base. */
 struct http_client *
 provider_http_client(struct event_base *base)
 {
@@ -636,6 +642,7 @@ provider_http_client(struct event_base *base)
 	return NULL;
 }
 
+/* For tests: see every answer before the engine does. */
 void
 provider_http_set_observer_for_test(void (*cb)(void *, const char *, int64_t, const struct provider_answer *),
     void *arg)
@@ -644,6 +651,7 @@ provider_http_set_observer_for_test(void (*cb)(void *, const char *, int64_t, co
 	ph_observer_arg = arg;
 }
 
+/* The client of base, made by its first http-json provider; one more user. */
 static struct ph_shared *
 ph_shared_get(struct event_base *base)
 {
@@ -666,6 +674,7 @@ ph_shared_get(struct event_base *base)
 	return s;
 }
 
+/* Settings go when neither their provider nor a call uses them. */
 static void
 provider_http_unref(struct provider_http *ph)
 {
@@ -680,6 +689,7 @@ provider_http_unref(struct provider_http *ph)
 	free(ph);
 }
 
+/* Unlinks a call and drops its reference on the settings. */
 static void
 ph_call_free(struct ph_call *c)
 {
@@ -719,6 +729,7 @@ ph_shared_release(struct ph_shared *s)
 	free(s);
 }
 
+/* A call for one request, keeping the settings it is mapped with. */
 static struct ph_call *
 ph_call_new(struct provider *p, enum ph_kind kind, int64_t txn)
 {
@@ -759,6 +770,7 @@ ph_call_answer(struct ph_call *c, const struct provider_answer *a)
 	engine_provider_answer(e, txn, name, a);
 }
 
+/* An answer decided without a request, delivered from the loop. */
 static void
 ph_call_later_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -789,6 +801,7 @@ ph_call_answer_later(struct ph_call *c, enum provider_result res, const char *wh
 	evtimer_add(c->ev, &now);
 }
 
+/* The HTTP answer of a call, mapped and handed to the engine. */
 static void
 ph_call_done_cb(void *arg, const struct http_response *r)
 {
@@ -920,18 +933,21 @@ ph_request(struct provider *p, enum ph_kind kind, const struct db_txn *t)
 	free(body.p);
 }
 
+/* provider_ops.submit: the recharge request (fresh connection unless dedupes). */
 static void
 provider_http_submit(struct provider *p, const struct db_txn *t)
 {
 	ph_request(p, PH_SUBMIT, t);
 }
 
+/* provider_ops.status: GET status_url for t. */
 static void
 provider_http_status(struct provider *p, const struct db_txn *t)
 {
 	ph_request(p, PH_STATUS, t);
 }
 
+/* provider_ops.balance: GET balance_url. */
 static void
 provider_http_balance(struct provider *p)
 {
@@ -940,6 +956,7 @@ provider_http_balance(struct provider *p)
 
 /* ---- callbacks ---------------------------------------------------------------------- */
 
+/* One hex digit, or -1. */
 static int
 ph_hexval(int c)
 {
@@ -1070,6 +1087,7 @@ ph_signature_ok(const struct provider_http *ph, const struct provider_callback *
 	return ct_equal(got, want, 64);
 }
 
+/* provider_ops.callback: proves the sender, then reads txn, status, ref and message. */
 static int
 provider_http_callback(struct provider *p, const struct provider_callback *cb, int64_t *txn,
     struct provider_answer *a)
@@ -1205,6 +1223,7 @@ ph_field(const struct config_provider *cfg, const char *key, const char *def, ch
 	return 0;
 }
 
+/* An integer key within [min, max]; def when absent. */
 static int
 ph_int(const struct config_provider *cfg, const char *key, int def, int min, int max, char **cause)
 {
@@ -1222,6 +1241,7 @@ ph_int(const struct config_provider *cfg, const char *key, int def, int min, int
 	return (int)x;
 }
 
+/* yes/no, true/false, on/off, 1/0 as elsewhere in the config; no when absent. */
 static int
 ph_bool(const struct config_provider *cfg, const char *key, char **cause)
 {
@@ -1237,6 +1257,7 @@ ph_bool(const struct config_provider *cfg, const char *key, char **cause)
 	return 0;
 }
 
+/* opcodes = AIRTEL:AT,JIO:JO: our operator code to the provider's. */
 static int
 ph_opcodes(struct provider_http *ph, const char *text, char **cause)
 {
@@ -1271,6 +1292,7 @@ ph_opcodes(struct provider_http *ph, const char *text, char **cause)
 	return 0;
 }
 
+/* HTTP statuses meaning "not taken"; 503 unless set. */
 static int
 ph_down_statuses(struct provider_http *ph, const char *text, char **cause)
 {
@@ -1315,6 +1337,7 @@ ph_lists_disjoint(const struct provider_http *ph, char **cause)
 	return 0;
 }
 
+/* A copy of an optional value. */
 static char *
 ph_strdup_or_null(const char *s)
 {
@@ -1469,6 +1492,7 @@ provider_http_parse(struct provider_http *ph, const struct config_provider *cfg,
  * so the engine knows when a provider cannot be asked (NULL hooks). */
 static const struct provider_ops provider_http_variants[2][2];
 
+/* provider_ops.init: the whole section checked, the shared client joined. */
 static int
 provider_http_init(struct provider *p, const struct config_provider *cfg, char **cause)
 {
@@ -1493,6 +1517,7 @@ provider_http_init(struct provider *p, const struct config_provider *cfg, char *
 	return 0;
 }
 
+/* provider_ops.free: calls in flight keep the settings until they end. */
 static void
 provider_http_free(struct provider *p)
 {
