@@ -1025,6 +1025,43 @@ test_config_errors(void **state)
 	free(cause);
 }
 
+/* Every http-json section in docs/providers.md is accepted as written. */
+static void
+test_docs_examples(void **state)
+{
+	FILE *f = fopen("docs/providers.md", "r");
+	char line[1024], section[8192];
+	int in_block = 0, in_section = 0, n = 0;
+
+	if (f == NULL)
+		skip();
+	section[0] = '\0';
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "```", 3) == 0) {
+			if (in_section) {
+				char *cause = fx_cause(section);
+				if (cause != NULL)
+					fail_msg("docs/providers.md example %d: %s", n, cause);
+				n++;
+			}
+			in_block = !in_block && strncmp(line, "```ini", 6) == 0;
+			in_section = 0;
+			section[0] = '\0';
+			continue;
+		}
+		if (!in_block)
+			continue;
+		if (strncmp(line, "[provider.", 10) == 0 || strcmp(line, "type = http-json\n") == 0) {
+			in_section = 1;
+			continue;
+		}
+		if (in_section)
+			strncat(section, line, sizeof section - strlen(section) - 1);
+	}
+	fclose(f);
+	assert_int_equal(n, 2);
+}
+
 /* ---- whole recharges through the engine ---------------------------------------------------- */
 
 static void
@@ -1153,6 +1190,7 @@ main(void)
 		cmocka_unit_test(test_callback_hmac),
 		cmocka_unit_test(test_callback_needs_secret),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_docs_examples),
 		cmocka_unit_test(test_engine_success),
 		cmocka_unit_test(test_engine_down_fails_over),
 		cmocka_unit_test(test_engine_unknown_is_polled),
