@@ -8,7 +8,7 @@
 
 #include "engine/internal.h"
 
-#define ENGINE_WATCH_S 5
+#define ENGINE_WATCH_S 1
 
 /* Writes a provider's health for rechargectl (best effort: information only). */
 static void
@@ -119,9 +119,11 @@ engine_stuck_one(void *arg, const struct db_txn *t)
 	struct engine *e = arg;
 	char text[160], id[24], amt[MONEY_BUFSZ];
 
-	snprintf(text, sizeof text, "ALERT %s PENDING over %d min: %s %s Rs%s at %s",
-	    db_txn_format_id(t->id, id), e->cfg->stuck_pending_s / 60, t->target, t->operator_code,
-	    money_format(t->amount, amt), t->provider[0] ? t->provider : "no provider");
+	int s = e->cfg->stuck_pending_s;
+
+	snprintf(text, sizeof text, "ALERT %s PENDING over %d %s: %s %s Rs%s at %s",
+	    db_txn_format_id(t->id, id), s >= 120 ? s / 60 : s, s >= 120 ? "min" : "s", t->target,
+	    t->operator_code, money_format(t->amount, amt), t->provider[0] ? t->provider : "no provider");
 	engine_alert(e, text);
 }
 

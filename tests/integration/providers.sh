@@ -89,6 +89,7 @@ breaker_failures = 3
 breaker_cooldown_s = 3
 balance_poll_s = 1
 low_balance = 50000
+stuck_pending_s = 3
 CONF
 A=919800000001; ADMIN=919800000099
 ctl retailer add $A --name "Shop" >/dev/null
@@ -178,7 +179,10 @@ check "  the provider was not called twice" test "$(stat agg duplicates)" = 0
 control agg '{"mode":"success"}'
 for _ in $(seq 1 80); do ctl provider list | grep -Eq '^agg .* [0-9]+\.[0-9]{2} at ' && break; sleep 0.1; done
 check "balances read into provider list" bash -c "$(printf '%q ' "$RECHARGECTL") -c $(printf '%q' "$T_CONF") provider list | grep -E '^agg .* [0-9]+\.[0-9]{2} at '"
-check "low balance: the admin is told by SMS" sim "expect 10 $ADMIN ^ALERT provider (agg|php) balance Rs"
+sim "mt_dump $T_DIR/mt.txt" >/dev/null
+check "low balance: the admin is told by SMS" grep -Eq "^$ADMIN ALERT provider php balance Rs[0-9]+\.[0-9]{2} below Rs50000\.00$" "$T_DIR/mt.txt"
+check "a recharge PENDING past stuck_pending_s: the admin is told" grep -Eq "^$ADMIN ALERT TXN[0-9]+ PENDING over 3 s: 9876543500 AIRTEL Rs20\.00 at agg$" "$T_DIR/mt.txt"
+check "  once per recharge" test "$(grep -c "^$ADMIN ALERT TXN" "$T_DIR/mt.txt")" = "$(grep "^$ADMIN ALERT TXN" "$T_DIR/mt.txt" | cut -d' ' -f3 | sort -u | wc -l)"
 check "rechargectl check passes at the end" ledger_ok
 check "no provider did anything twice" test "$(stat agg duplicates)/$(stat php duplicates)" = 0/0
 rd_stop
