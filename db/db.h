@@ -264,6 +264,25 @@ int db_sms_part_expire(struct db *db, int64_t before_ms,
 /* 1 when msisdn has not been told "not registered" on day (YYYY-MM-DD); records it. */
 int db_unregistered_claim(struct db *db, const char *msisdn, const char *day);
 
+/* ---- API keys (apikey.c) ------------------------------------------------------------
+ * A key is shown once at creation; only its SHA-256 (hex) is stored. Lookups go by that
+ * hash; the caller still compares it in constant time and checks revoked_at and the
+ * allow-list. */
+struct db_apikey {
+	int64_t id;
+	int64_t retailer_id;
+	char prefix[16];               /* the key's first characters, to tell keys apart in lists */
+	char hash[65];                 /* hex SHA-256 of the whole key */
+	char allow_ips[256];           /* comma-separated addresses; empty: any */
+	int64_t created_at, revoked_at;   /* ms; revoked_at 0: live */
+};
+int db_apikey_add(struct db *db, struct db_apikey *k);                      /* sets k->id */
+int db_apikey_find(struct db *db, const char *hash, struct db_apikey *out);  /* 1, 0, -1 */
+/* Revokes the key with this id or prefix; 1 done, 0 none live, -1. */
+int db_apikey_revoke(struct db *db, const char *id_or_prefix);
+/* Keys of a retailer (0: all), newest first. */
+int db_apikey_each(struct db *db, int64_t retailer, void (*cb)(void *, const struct db_apikey *), void *arg);
+
 /* ---- complaints (complaint.c) ------------------------------------------------------- */
 /* Records a complaint on txn; returns its number, or -1. */
 int64_t db_complaint_add(struct db *db, int64_t retailer, int64_t txn, const char *text);
