@@ -165,6 +165,9 @@ engine_watch_start(struct engine *e)
 			p->health.low_balance_alerted = st.low_balance_alerted;
 		}
 	}
+	/* the first balances soon after start, not in the first instant */
+	e->next_balance_ms = clock_now_ms() + (int64_t)(e->cfg->balance_poll_s < 30 ?
+	    e->cfg->balance_poll_s : 30) * 1000;
 	e->watch_ev = event_new(e->base, -1, EV_PERSIST, engine_watch_cb, e);
 	event_add(e->watch_ev, &tv);
 }

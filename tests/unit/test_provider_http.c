@@ -64,7 +64,7 @@ struct fixture {
 
 static const char *base_conf =
     "[smpp]\nsystem_id = x\npassword = y\nsource_addr = 5555\n"
-    "[engine]\ndefault_provider = agg\nstatus_poll_s = 1\n"
+    "[engine]\ndefault_provider = agg\nstatus_poll_s = 1\nbalance_poll_s = 3600\n"
     "[provider.ok]\ntype = sim\n"
     "[provider.agg]\ntype = http-json\n";
 
