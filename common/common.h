@@ -161,4 +161,24 @@ void pin_hash(const uint8_t pepper[PEPPER_LEN], const char *msisdn, const char *
 int pin_verify(const uint8_t pepper[PEPPER_LEN], const char *msisdn, const char *pin,
     const char *stored_hash);
 
+/* ---- API keys (apikey.c) ----------------------------------------------------
+ * A key is "rk_" and 43 base64url characters of 32 random bytes (256 bits), so a plain
+ * SHA-256 is enough to store it. Keys are never logged; only the hash and the first
+ * APIKEY_PREFIX_LEN characters (the prefix, shown in lists) are stored. */
+#define APIKEY_LEN 46                  /* "rk_" + 43 */
+#define APIKEY_BUFSZ (APIKEY_LEN + 1)
+#define APIKEY_PREFIX_LEN 11           /* "rk_" + 8: "rk_AbCdEfGh" */
+#define APIKEY_HASH_BUFSZ 65
+#define APIKEY_ALLOW_MAX 1024          /* longest allow-list apikey_ip_allowed reads */
+/* Writes a fresh key into key (cap >= APIKEY_BUFSZ). 0, or -1 (cap too small, or no
+ * random bytes: key is then empty). */
+int apikey_generate(char *key, size_t cap);
+/* Lowercase hex SHA-256 of key into out; out is empty if OpenSSL fails. */
+void apikey_hash(const char *key, char out[65]);
+/* 1 when ip may use a key with allow_ips: a comma list of exact IPv4/IPv6 addresses
+ * (blanks around entries ignored; an IPv4-mapped IPv6 address equals its IPv4 form),
+ * or empty (NULL too) for any address. Fails closed: an unparsable ip, a list longer
+ * than APIKEY_ALLOW_MAX, or a list with no valid entry allows nothing. */
+int apikey_ip_allowed(const char *allow_ips, const char *ip);
+
 #endif

@@ -139,4 +139,8 @@ enum ctl_retval ctl_route_set(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_route_list(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_provider_list(struct ctl *c, int argc, char **argv);
 
+enum ctl_retval ctl_apikey_create(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_apikey_list(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_apikey_revoke(struct ctl *c, int argc, char **argv);
+
 #endif

@@ -136,6 +136,12 @@ static const char *const db_migrations[] = {
 	"  balance INTEGER, balance_at INTEGER, low_balance_alerted INTEGER NOT NULL DEFAULT 0,"
 	"  updated_at INTEGER NOT NULL);"
 	"ALTER TABLE txns ADD COLUMN stuck_alerted INTEGER NOT NULL DEFAULT 0;",
+	/* 4: API keys, stored only as SHA-256 hashes (the key is shown once) */
+	"CREATE TABLE api_keys ("
+	"  id INTEGER PRIMARY KEY, retailer_id INTEGER NOT NULL REFERENCES retailers(id),"
+	"  prefix TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, allow_ips TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX api_keys_retailer ON api_keys (retailer_id);",
 };
 #define DB_NMIGRATIONS ((int)(sizeof db_migrations / sizeof db_migrations[0]))
 
