@@ -449,17 +449,10 @@ smpp_reader_short_message(struct smpp_reader *r, struct smpp_pdu *out)
 	out->short_message = smpp_reader_bytes(r, out->sm_length, ESME_RINVMSGLEN);
 }
 
-/* submit_sm and deliver_sm share their body (SMPP 3.4 4.4.1, 4.6.1). */
+/* From esm_class to the TLVs: the part submit_sm, deliver_sm and submit_multi share. */
 static void
-smpp_decode_sm(struct smpp_reader *r, struct smpp_pdu *out)
+smpp_decode_sm_tail(struct smpp_reader *r, struct smpp_pdu *out)
 {
-	smpp_reader_cstr(r, out->service_type, 6, ESME_RINVSERTYP);
-	out->source_addr_ton = smpp_reader_u8(r);
-	out->source_addr_npi = smpp_reader_u8(r);
-	smpp_reader_cstr(r, out->source_addr, 21, ESME_RINVSRCADR);
-	out->dest_addr_ton = smpp_reader_u8(r);
-	out->dest_addr_npi = smpp_reader_u8(r);
-	smpp_reader_cstr(r, out->destination_addr, 21, ESME_RINVDSTADR);
 	out->esm_class = smpp_reader_u8(r);
 	out->protocol_id = smpp_reader_u8(r);
 	out->priority_flag = smpp_reader_u8(r);
@@ -471,6 +464,20 @@ smpp_decode_sm(struct smpp_reader *r, struct smpp_pdu *out)
 	out->sm_default_msg_id = smpp_reader_u8(r);
 	smpp_reader_short_message(r, out);
 	smpp_reader_tlvs(r, out);
+}
+
+/* submit_sm and deliver_sm share their body (SMPP 3.4 4.4.1, 4.6.1). */
+static void
+smpp_decode_sm(struct smpp_reader *r, struct smpp_pdu *out)
+{
+	smpp_reader_cstr(r, out->service_type, 6, ESME_RINVSERTYP);
+	out->source_addr_ton = smpp_reader_u8(r);
+	out->source_addr_npi = smpp_reader_u8(r);
+	smpp_reader_cstr(r, out->source_addr, 21, ESME_RINVSRCADR);
+	out->dest_addr_ton = smpp_reader_u8(r);
+	out->dest_addr_npi = smpp_reader_u8(r);
+	smpp_reader_cstr(r, out->destination_addr, 21, ESME_RINVDSTADR);
+	smpp_decode_sm_tail(r, out);
 }
 
 /* submit_multi: the destination list is walked and only the first SME kept. */
@@ -504,17 +511,7 @@ smpp_decode_submit_multi(struct smpp_reader *r, struct smpp_pdu *out)
 		} else if (!r->err)
 			r->err = ESME_RINVDESTFLAG;
 	}
-	out->esm_class = smpp_reader_u8(r);
-	out->protocol_id = smpp_reader_u8(r);
-	out->priority_flag = smpp_reader_u8(r);
-	smpp_reader_cstr(r, out->schedule_delivery_time, 17, ESME_RINVSCHED);
-	smpp_reader_cstr(r, out->validity_period, 17, ESME_RINVEXPIRY);
-	out->registered_delivery = smpp_reader_u8(r);
-	out->replace_if_present_flag = smpp_reader_u8(r);
-	out->data_coding = smpp_reader_u8(r);
-	out->sm_default_msg_id = smpp_reader_u8(r);
-	smpp_reader_short_message(r, out);
-	smpp_reader_tlvs(r, out);
+	smpp_decode_sm_tail(r, out);
 }
 
 /* submit_multi_resp: the unsuccessful list is walked and dropped. */
