@@ -80,7 +80,8 @@ for stage in $STAGES; do
 			B=build-address run_scripts asan tests/integration/sms.sh tests/integration/hostile.sh \
 			    tests/integration/crash.sh tests/integration/daemon.sh tests/integration/smpp-faults.sh \
 			    tests/integration/txrx.sh tests/integration/backpressure.sh tests/integration/longmo.sh \
-			    tests/integration/ctl-txn.sh tests/integration/providers.sh tests/interop/node-smpp.sh \
+			    tests/integration/ctl-txn.sh tests/integration/providers.sh tests/integration/apikey.sh \
+			    tests/interop/node-smpp.sh \
 			    tests/interop/net-smpp.sh
 			unset ASAN_OPTIONS UBSAN_OPTIONS
 		else
