@@ -124,7 +124,16 @@ enum ctl_retval ctl_retailer_show(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_retailer_unlock(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_admin_add(struct ctl *c, int argc, char **argv);
 
+enum ctl_retval ctl_retailer_disable(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_retailer_enable(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_retailer_set_plan(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_retailer_set_pin(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_retailer_set_limit(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_retailer_set_bank(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_admin_remove(struct ctl *c, int argc, char **argv);
+
 enum ctl_retval ctl_wallet_credit(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_wallet_debit(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_wallet_show(struct ctl *c, int argc, char **argv);
 
 enum ctl_retval ctl_commission_set(struct ctl *c, int argc, char **argv);

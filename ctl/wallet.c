@@ -1,5 +1,6 @@
-/* ctl/wallet.c: wallet credit and show. A credit is a posting from the funding account
- * (cash received offline) to the wallet; balances change only through postings. */
+/* ctl/wallet.c: wallet credit, debit and show. A credit is a posting from the funding
+ * account (cash received offline) to the wallet, a debit the reverse (a correction or a
+ * refund of cash); balances change only through postings. */
 #include <string.h>
 
 #include "ctl/ctl.h"
@@ -13,6 +14,19 @@ struct ctl_wallet_crediting {
 	const char *note;
 	int64_t before, after;
 };
+
+/* A posting's note: bounded, no control characters; "" when none. 0 or CTL_ERROR. */
+static int
+ctl_wallet_note(struct ctl *c, const char *note, const char **out)
+{
+	if (note != NULL && strlen(note) > CTL_NOTE_MAX)
+		return ctl_error(c, "note too long (at most %d bytes)", CTL_NOTE_MAX);
+	for (const char *p = note; p != NULL && *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20)
+			return ctl_error(c, "note must not contain control characters");
+	*out = note ? note : "";
+	return 0;
+}
 
 /* Posting, new balance and audit row in one transaction. */
 static int
@@ -64,15 +78,70 @@ ctl_wallet_credit(struct ctl *c, int argc, char **argv)
 	memset(&w, 0, sizeof w);
 	if (ctl_parse_msisdn(c, pos[0], w.msisdn) != 0 || ctl_parse_amount(c, pos[1], &w.amount) != 0)
 		return CTL_ERROR;
-	if (note != NULL && strlen(note) > CTL_NOTE_MAX)
-		return ctl_error(c, "note too long (at most %d bytes)", CTL_NOTE_MAX);
-	for (const char *p = note; p != NULL && *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20)
-			return ctl_error(c, "note must not contain control characters");
-	w.note = note ? note : "";
+	if (ctl_wallet_note(c, note, &w.note) != 0)
+		return CTL_ERROR;
 	if ((rc = ctl_tx(c, ctl_wallet_credit_tx, &w)) != CTL_OK)
 		return rc;
 	printf("credited %s to %s; balance %s\n", money_format(w.amount, amt), w.msisdn,
+	    money_format(w.after, bal));
+	return CTL_OK;
+}
+
+/* Posting, new balance and audit row in one transaction; the posting refuses an overdraw. */
+static int
+ctl_wallet_debit_tx(struct ctl *c, void *arg)
+{
+	struct ctl_wallet_crediting *w = arg;
+	struct db_retailer r;
+	struct db_line lines[2];
+	char before[48], after[48], buf[MONEY_BUFSZ];
+
+	switch (db_retailer_find(c->db, w->msisdn, &r)) {
+	case 0:
+		return ctl_error(c, "retailer %s not found", w->msisdn);
+	case -1:
+		return -1;
+	}
+	w->before = r.balance;
+	lines[0].account = r.wallet_account;
+	lines[0].amount = -w->amount;
+	lines[1].account = DB_ACCOUNT_FUNDING;
+	lines[1].amount = w->amount;
+	switch (db_posting_add(c->db, "debit", 0, c->actor, w->note, lines, 2)) {
+	case 1:
+		break;
+	case 0:
+		return ctl_error(c, "insufficient balance: %s has %s", w->msisdn,
+		    money_format(r.balance, buf));
+	default:
+		return -1;
+	}
+	if (db_account_balance(c->db, r.wallet_account, &w->after) != 1)
+		return -1;
+	snprintf(before, sizeof before, "balance=%s", money_format(w->before, buf));
+	snprintf(after, sizeof after, "balance=%s", money_format(w->after, buf));
+	return db_audit_add(c->db, c->actor, "wallet.debit", w->msisdn, before, after);
+}
+
+/* Takes money back out of a wallet; never below zero. */
+enum ctl_retval
+ctl_wallet_debit(struct ctl *c, int argc, char **argv)
+{
+	const char *note = NULL;
+	struct ctl_opt opts[] = { { "--note", &note, NULL }, { NULL, NULL, NULL } };
+	struct ctl_wallet_crediting w;
+	char *pos[2], amt[MONEY_BUFSZ], bal[MONEY_BUFSZ];
+	int rc;
+
+	if ((rc = ctl_args(c, argc, argv, opts, pos, 2, 2)) != 0)
+		return rc;
+	memset(&w, 0, sizeof w);
+	if (ctl_parse_msisdn(c, pos[0], w.msisdn) != 0 || ctl_parse_amount(c, pos[1], &w.amount) != 0 ||
+	    ctl_wallet_note(c, note, &w.note) != 0)
+		return CTL_ERROR;
+	if ((rc = ctl_tx(c, ctl_wallet_debit_tx, &w)) != CTL_OK)
+		return rc;
+	printf("debited %s from %s; balance %s\n", money_format(w.amount, amt), w.msisdn,
 	    money_format(w.after, bal));
 	return CTL_OK;
 }

