@@ -4,8 +4,10 @@
  *                   settled transactions into replies; the PENDING sweep
  *  - sms_command.c  one MO -> parsed command -> engine -> reply text of SPEC section 7
  *  - outbox.c       the durable outbox pumped into the SMPP session
- *  - http.c         evhttp on the same loop: provider callbacks, /healthz (the REST API
- *                   of SPEC section 9 joins it)
+ *  - http.c         evhttp on the same loop: provider callbacks, /healthz, the REST API;
+ *                   connections counted, capped and given a deadline
+ *  - api.c          the REST API of SPEC section 9: auth, rate limits, recharges answered
+ *                   after their settlement commits (or pending after sync_wait_ms)
  */
 #ifndef RECHARGD_CHANNELS_H
 #define RECHARGD_CHANNELS_H
@@ -18,6 +20,8 @@
 #include "smpp/smpp.h"
 
 struct sms_channel;
+struct api;
+struct evhttp_request;
 
 /* The channel keeps pointers to everything given; all must outlive it. The SMPP
  * session is attached later (sms_channel_attach) because its callbacks are ours. */
@@ -51,6 +55,30 @@ struct http_channel *http_channel_new(struct event_base *base, struct batch *bat
     struct engine *engine, const struct config *cfg, char **cause);
 void http_channel_free(struct http_channel *h);          /* NULL ok */
 void http_channel_set_session(struct http_channel *h, struct smpp_session *s);
+/* Also passes e and cfg on to the API (SIGHUP). */
 void http_channel_set_engine(struct http_channel *h, struct engine *e, const struct config *cfg);
+/* Paths under API_PREFIX (but callbacks) go to a; it must outlive h's requests: free
+ * it before h (api_free answers what it still holds). */
+void http_channel_set_api(struct http_channel *h, struct api *a);
+/* Connections open now (counted against [http] max_connections). */
+int http_channel_connections(const struct http_channel *h);
+
+/* ---- api.c ------------------------------------------------------------------------
+ * POST /api/v1/recharge, GET|POST /api/v1/balance, GET|POST /api/v1/status,
+ * GET /api/v1/transactions. Every answer that tells of stored state goes out only after
+ * the batch it read or wrote commits. */
+#define API_PREFIX "/api/"
+/* Keeps the pointers; all must outlive it. */
+struct api *api_new(struct event_base *base, struct batch *batch, struct engine *engine,
+    const struct config *cfg);
+/* Answers what it still holds (an accepted recharge: pending), then frees. Calls whose
+ * batch has not ended yet are freed when it does. NULL ok. */
+void api_free(struct api *a);
+void api_set_engine(struct api *a, struct engine *e, const struct config *cfg);
+/* One request whose path starts with API_PREFIX; always answered (now or later). */
+void api_handle(struct api *a, struct evhttp_request *req, const char *path);
+/* The engine's txn_cb for API transactions (daemon.c fans the one hook out): inside the
+ * open batch; a waiting recharge is answered once that batch commits. 0 (never fails). */
+int api_txn_event(struct api *a, const struct db_txn *t, enum engine_event ev, int64_t balance);
 
 #endif

@@ -1,12 +1,24 @@
-/* channels/http.c: the HTTP side on the daemon's loop (evhttp): provider callbacks and
- * /healthz for now; the REST API of SPEC section 9 joins here. A callback that changes
- * state is answered 200 only after the batch holding the change commits, so a provider
- * that got 200 never needs to say it again. */
+/* channels/http.c: the HTTP side on the daemon's loop (evhttp): provider callbacks,
+ * /healthz and the REST API (api.c). A callback that changes state is answered 200 only
+ * after the batch holding the change commits, so a provider that got 200 never needs to
+ * say it again.
+ *
+ * evhttp (libevent 2.1) has no connection cap, and its read timeout is re-armed by every
+ * byte, so a client trickling one byte a second holds a connection for ever. Each
+ * connection is therefore ours too: we make its bufferevent (evhttp_set_bevcb), adopt
+ * the evhttp connection right after the accept, count it, close it at once over
+ * [http] max_connections, and give it a deadline: the whole of the next request must
+ * arrive within idle_timeout_s of the connection waiting for it (after the accept, or
+ * after the last answer), else the connection is closed. While a request is in our
+ * hands (waiting for a commit or a settlement) no deadline runs; evhttp does not read
+ * then either. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -14,6 +26,19 @@
 #include "channels/channels.h"
 
 #define HTTP_CALLBACK_PREFIX "/api/v1/callback/"
+#define HTTP_CONN_BUCKETS 1024
+#define HTTP_MAX_HEADERS 8192          /* request line and headers, bytes */
+
+/* One accepted connection, from the accept to its close. */
+struct http_conn {
+	struct http_channel *h;
+	struct bufferevent *bev;           /* until adopted: ours, with a reference held */
+	struct evhttp_connection *evcon;   /* once adopted */
+	struct event *deadline;            /* the next request must have arrived by then */
+	int busy;                          /* a request of it is in our hands */
+	int over_cap;                      /* accepted over max_connections: closed when adopted */
+	struct http_conn *next;            /* hash chain by evcon */
+};
 
 struct http_channel {
 	struct event_base *base;
@@ -22,9 +47,17 @@ struct http_channel {
 	const struct config *cfg;
 	struct smpp_session *session;
 	struct evhttp *http;
+	struct api *api;
+
+	int nconns;                        /* accepted and not yet closed */
+	struct http_conn **newborn;        /* accepted, not yet adopted */
+	int nnewborn, capnewborn;
+	struct event *adopt_ev;
+	struct http_conn *conns[HTTP_CONN_BUCKETS];
 };
 
-/* A callback answer waiting for its commit; req is cleared if the client goes away. */
+/* A callback answer waiting for its commit. If the client went away meanwhile, evhttp
+ * has detached the request from its connection, and sending frees it. */
 struct http_pending {
 	struct evhttp_request *req;
 	int status;
@@ -56,26 +89,14 @@ http_reason(int code)
 	}
 }
 
-static void
-http_pending_closed_cb(struct evhttp_connection *evcon, void *arg)
-{
-	struct http_pending *p = arg;
-
-	p->req = NULL;
-}
-
+/* The commit decided the callback's answer. */
 static void
 http_pending_done_cb(void *arg, int committed)
 {
 	struct http_pending *p = arg;
+	int code = committed ? p->status : 503;
 
-	if (p->req != NULL) {
-		struct evhttp_connection *evcon = evhttp_request_get_connection(p->req);
-		if (evcon != NULL)
-			evhttp_connection_set_closecb(evcon, NULL, NULL);
-		int code = committed ? p->status : 503;
-		http_reply(p->req, code, http_reason(code), "text/plain", committed ? "OK\n" : "retry\n");
-	}
+	http_reply(p->req, code, http_reason(code), "text/plain", committed ? "OK\n" : "retry\n");
 	free(p);
 }
 
@@ -114,7 +135,6 @@ http_callback(struct http_channel *h, struct evhttp_request *req, const char *na
 	struct http_pending *p = xcalloc(1, sizeof *p);
 	p->req = req;
 	p->status = 200;
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), http_pending_closed_cb, p);
 	batch_defer(h->batch, http_pending_done_cb, p);
 }
 
@@ -131,15 +151,174 @@ http_healthz(struct http_channel *h, struct evhttp_request *req)
 	http_reply(req, dbok ? 200 : 503, dbok ? "OK" : "Service Unavailable", "application/json", body);
 }
 
+/* ---- connections: counted, capped, and given a deadline ------------------------------ */
+
+static struct http_conn **
+http_conn_slot(struct http_channel *h, const struct evhttp_connection *evcon)
+{
+	struct http_conn **pp = &h->conns[((uintptr_t)evcon >> 4) % HTTP_CONN_BUCKETS];
+
+	while (*pp != NULL && (*pp)->evcon != evcon)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* The connection waits for a request: all of it must arrive within idle_timeout_s. */
+static void
+http_conn_arm(struct http_conn *c)
+{
+	struct timeval tv = { c->h->cfg->idle_timeout_s, 0 };
+
+	c->busy = 0;
+	evtimer_add(c->deadline, &tv);
+}
+
+/* Slow or idle: evhttp would wait as long as bytes trickle in, we do not. */
+static void
+http_conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+
+	if (c->busy)
+		return;
+	log_debug("http: connection from %s closed: no whole request within %d s",
+	    c->evcon != NULL ? "client" : "-", c->h->cfg->idle_timeout_s);
+	evhttp_connection_free(c->evcon);      /* calls http_conn_closed_cb: c is gone */
+}
+
+/* evhttp closes the connection (client gone, answered with close, deadline, shutdown). */
+static void
+http_conn_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_conn *c = arg, **pp = http_conn_slot(c->h, evcon);
+
+	if (*pp == c)
+		*pp = c->next;
+	c->h->nconns--;
+	event_free(c->deadline);
+	free(c);
+}
+
+/* The answer is written: the connection waits for the next request (keep-alive). */
+static void
+http_conn_done_cb(struct evhttp_request *req, void *arg)
+{
+	http_conn_arm(arg);
+}
+
+/* A short answer written straight to a connection we will not serve. */
+static void
+http_conn_refuse(struct bufferevent *bev)
+{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+	    "Content-Length: 70\r\n\r\n"
+	    "{\"status\":\"error\",\"error_code\":\"3002\",\"message\":\"Service busy, retry later\"}";
+	evutil_socket_t fd = bufferevent_getfd(bev);
+
+	if (fd >= 0 && send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_trace("http: refusal not sent");
+}
+
+/* Right after the accepts of a loop turn: each new evhttp connection is known by the
+ * bufferevent we made for it; it is counted, capped and given its deadline. */
+static void
+http_conn_adopt_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_channel *h = arg;
+	int n = h->nnewborn;
+
+	h->nnewborn = 0;
+	for (int i = 0; i < n; i++) {
+		struct http_conn *c = h->newborn[i];
+		void *cbarg = NULL;
+
+		/* evhttp freed it already if its callbacks are gone (our reference kept it) */
+		bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
+		c->evcon = cbarg;
+		if (c->evcon == NULL) {
+			bufferevent_decref(c->bev);
+			h->nconns--;
+			free(c);
+			continue;
+		}
+		if (c->over_cap) {
+			http_conn_refuse(c->bev);
+			bufferevent_decref(c->bev);
+			h->nconns--;
+			evhttp_connection_free(c->evcon);
+			free(c);
+			continue;
+		}
+		bufferevent_decref(c->bev);
+		c->bev = NULL;
+		struct http_conn **pp = http_conn_slot(h, c->evcon);
+		c->next = *pp;
+		*pp = c;
+		c->deadline = evtimer_new(h->base, http_conn_deadline_cb, c);
+		evhttp_connection_set_closecb(c->evcon, http_conn_closed_cb, c);
+		http_conn_arm(c);
+	}
+}
+
+/* evhttp asks for the bufferevent of a connection it just accepted. */
+static struct bufferevent *
+http_conn_bev_cb(struct event_base *base, void *arg)
+{
+	struct http_channel *h = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+	struct http_conn *c;
+
+	if (bev == NULL)
+		return NULL;                   /* evhttp tries itself; this one is not counted */
+	if (h->nnewborn == h->capnewborn) {
+		int cap = h->capnewborn ? h->capnewborn * 2 : 64;
+		struct http_conn **grown = realloc(h->newborn, (size_t)cap * sizeof *grown);
+		if (grown == NULL)
+			fatal("out of memory");
+		h->newborn = grown;
+		h->capnewborn = cap;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->h = h;
+	c->bev = bev;
+	bufferevent_incref(bev);
+	c->over_cap = ++h->nconns > h->cfg->max_connections;
+	if (c->over_cap)
+		log_warn("http: %d connections: over max_connections, closing the new one", h->nconns);
+	h->newborn[h->nnewborn++] = c;
+	event_active(h->adopt_ev, 0, 0);
+	return bev;
+}
+
+int
+http_channel_connections(const struct http_channel *h)
+{
+	return h->nconns;
+}
+
 static void
 http_request_cb(struct evhttp_request *req, void *arg)
 {
 	struct http_channel *h = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct http_conn *c = evcon != NULL ? *http_conn_slot(h, evcon) : NULL;
 
+	/* the request is ours until answered: no deadline meanwhile */
+	if (c != NULL) {
+		c->busy = 1;
+		evtimer_del(c->deadline);
+		evhttp_request_set_on_complete_cb(req, http_conn_done_cb, c);
+	}
 	if (path == NULL) {
 		http_reply(req, 400, http_reason(400), "text/plain", "bad request\n");
+		return;
+	}
+	if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) == 0 && h->api != NULL &&
+	    strncmp(path, HTTP_CALLBACK_PREFIX, strlen(HTTP_CALLBACK_PREFIX)) != 0) {
+		api_handle(h->api, req, path);
 		return;
 	}
 	if (strcmp(path, "/healthz") == 0) {
@@ -151,7 +330,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		http_callback(h, req, path + strlen(HTTP_CALLBACK_PREFIX), evhttp_uri_get_query(uri));
 		return;
 	}
-	http_reply(req, 404, http_reason(404), "text/plain", "not found\n");
+	http_reply(req, 404, http_reason(404), "application/json", "{\"status\":\"error\",\"message\":\"Not found\"}\n");
 }
 
 /* "127.0.0.1:8080" -> host and port. */
@@ -193,12 +372,21 @@ http_channel_new(struct event_base *base, struct batch *batch, struct engine *en
 	}
 	h->http = evhttp_new(base);
 	evhttp_set_max_body_size(h->http, cfg->max_body);
-	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	evhttp_set_max_headers_size(h->http, HTTP_MAX_HEADERS);
+	evhttp_set_timeout(h->http, cfg->idle_timeout_s);
+	/* every method reaches us, so a wrong one is 405 (evhttp itself would say 501) */
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+	    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(h->http, http_request_cb, h);
+	evhttp_set_bevcb(h->http, http_conn_bev_cb, h);
+	h->adopt_ev = event_new(base, -1, 0, http_conn_adopt_cb, h);
+	event_priority_set(h->adopt_ev, 0);
 	if (evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port) == NULL) {
 		if (asprintf(cause, "cannot listen on %s for HTTP", cfg->http_listen) < 0)
 			*cause = NULL;
 		evhttp_free(h->http);
+		event_free(h->adopt_ev);
 		free(h);
 		return NULL;
 	}
@@ -217,6 +405,15 @@ http_channel_set_engine(struct http_channel *h, struct engine *e, const struct c
 {
 	h->engine = e;
 	h->cfg = cfg;
+	evhttp_set_timeout(h->http, cfg->idle_timeout_s);
+	if (h->api != NULL)
+		api_set_engine(h->api, e, cfg);
+}
+
+void
+http_channel_set_api(struct http_channel *h, struct api *a)
+{
+	h->api = a;
 }
 
 void
@@ -224,6 +421,13 @@ http_channel_free(struct http_channel *h)
 {
 	if (h == NULL)
 		return;
+	/* closes every connection (http_conn_closed_cb frees ours) */
 	evhttp_free(h->http);
+	for (int i = 0; i < h->nnewborn; i++) {
+		bufferevent_decref(h->newborn[i]->bev);
+		free(h->newborn[i]);
+	}
+	free(h->newborn);
+	event_free(h->adopt_ev);
 	free(h);
 }

@@ -26,6 +26,8 @@ struct daemon {
 	struct batch *batch;
 	struct engine *engine;
 	struct sms_channel *sms;
+	struct engine_hooks sms_hooks;     /* the SMS channel's; daemon_txn_cb fans out */
+	struct api *api;
 	struct http_channel *http;
 	struct smpp_session *session;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
@@ -144,6 +146,27 @@ daemon_reload_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("configuration reloaded from %s", fresh->file);
 }
 
+/* The engine has one set of hooks: each channel answers for its own transactions. */
+static int
+daemon_txn_cb(void *arg, const struct db_txn *t, enum engine_event ev, int64_t balance)
+{
+	struct daemon *d = arg;
+
+	if (d->sms_hooks.txn_cb != NULL && d->sms_hooks.txn_cb(d->sms_hooks.arg, t, ev, balance) != 0)
+		return -1;
+	return d->api != NULL ? api_txn_event(d->api, t, ev, balance) : 0;
+}
+
+/* Alerts go to the admins by SMS. */
+static void
+daemon_alert_cb(void *arg, const char *text)
+{
+	struct daemon *d = arg;
+
+	if (d->sms_hooks.alert_cb != NULL)
+		d->sms_hooks.alert_cb(d->sms_hooks.arg, text);
+}
+
 /* What a crash left: stored MOs not processed, recharges not settled. */
 static int
 daemon_recover(struct daemon *d)
@@ -165,6 +188,7 @@ daemon_free(struct daemon *d)
 	 * still exists (a callback may open one more batch: commit that too) */
 	for (int i = 0; d->batch != NULL && i < 8 && batch_is_open(d->batch); i++)
 		batch_commit(d->batch);
+	api_free(d->api);                  /* answers what it holds while evhttp still can */
 	http_channel_free(d->http);
 	smpp_session_free(d->session);
 	sms_channel_free(d->sms);
@@ -229,7 +253,10 @@ daemon_main(int argc, char **argv)
 	}
 	d.batch = batch_new(d.base, d.db);
 	d.sms = sms_channel_new(d.base, d.batch, NULL, d.cfg);
-	sms_channel_engine_hooks(d.sms, &hooks);
+	sms_channel_engine_hooks(d.sms, &d.sms_hooks);
+	hooks.txn_cb = daemon_txn_cb;
+	hooks.alert_cb = daemon_alert_cb;
+	hooks.arg = &d;
 	if ((d.engine = engine_new(d.base, d.batch, d.cfg, pepper, &hooks, &cause)) == NULL) {
 		fprintf(stderr, "rechargd: %s\n", cause ? cause : "bad provider section");
 		free(cause);
@@ -237,6 +264,7 @@ daemon_main(int argc, char **argv)
 		return 2;
 	}
 	sms_channel_set_engine(d.sms, d.engine);
+	d.api = api_new(d.base, d.batch, d.engine, d.cfg);
 	if (daemon_recover(&d) != 0)
 		goto out;
 	daemon_session_config(d.cfg, &scfg);
@@ -246,6 +274,7 @@ daemon_main(int argc, char **argv)
 	if ((d.http = http_channel_new(d.base, d.batch, d.engine, d.cfg, &cause)) == NULL)
 		goto fail;
 	http_channel_set_session(d.http, d.session);
+	http_channel_set_api(d.http, d.api);
 
 	d.sig_term = evsignal_new(d.base, SIGTERM, daemon_stop_cb, &d);
 	d.sig_int = evsignal_new(d.base, SIGINT, daemon_stop_cb, &d);
