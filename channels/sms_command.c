@@ -118,6 +118,95 @@ sms_handle_recharge(struct sms_channel *c, struct db_retailer *r, const struct p
 	return 0;
 }
 
+/* ---- admin commands (SPEC section 7, admin part) ----------------------------------------- */
+
+static const char sms_admin_help_text[] =
+    "REG <msisdn> <plan> <shop name> <pin>\n"
+    "TOPUP <msisdn> <amount> <pin>\n"
+    "BLOCK <msisdn> <pin>\n"
+    "UNBLOCK <msisdn> <pin>";
+
+/* A notice to a retailer other than the sender (welcome, wallet credited), in the same
+ * savepoint as the change it tells of. */
+static int
+sms_notify_retailer(struct sms_channel *c, const struct db_sms_in *m, const char *msisdn, const char *text)
+{
+	return db_sms_out_add(batch_db(c->batch), msisdn, 1, 1, text, m->id, 0) < 0 ? -1 : 0;
+}
+
+/* REG, TOPUP, BLOCK, UNBLOCK from an admin phone; the engine decides, the words are here.
+ * Returns 0, or -1 when storage failed (the savepoint is rolled back and the SMSC
+ * redelivers). */
+static int64_t
+sms_handle_admin(struct sms_channel *c, struct db_admin *admin, const struct db_sms_in *m,
+    char *reply, size_t cap)
+{
+	struct parser_command cmd;
+	struct engine_admin_result res;
+	char text[512], amt[MONEY_BUFSZ], bal[MONEY_BUFSZ];
+	const char *who;
+
+	parser_parse(m->text, strlen(m->text), &cmd);
+	/* the verb only: admin texts always carry the PIN */
+	log_debug("MO %lld from admin %s: verb %d, parse %d", (long long)m->id, admin->msisdn,
+	    (int)cmd.verb, (int)cmd.error);
+	if (cmd.verb == PARSER_HELP) {
+		snprintf(reply, cap, "%s", sms_admin_help_text);
+		return 0;
+	}
+	if (cmd.verb < PARSER_REG) {
+		sms_render_error(reply, cap, ENGINE_E_COMMAND, NULL);
+		return 0;
+	}
+	if (cmd.error != PARSER_OK) {
+		/* a missing PIN guesses nothing: 1011 (1012 when locked), not counted */
+		if (cmd.error == PARSER_ERR_PARAM && strcmp(cmd.error_param, "pin") == 0)
+			sms_render_error(reply, cap, admin->locked ? ENGINE_E_LOCKED : ENGINE_E_PIN, NULL);
+		else
+			sms_render_error(reply, cap, sms_parser_code(cmd.error), cmd.error_param);
+		return 0;
+	}
+	switch (cmd.verb) {
+	case PARSER_REG:
+		engine_admin_register(c->engine, admin, cmd.pin, cmd.target, cmd.plan, cmd.text, &res);
+		break;
+	case PARSER_TOPUP:
+		engine_admin_topup(c->engine, admin, cmd.pin, cmd.target, cmd.amount, &res);
+		break;
+	default:
+		engine_admin_block(c->engine, admin, cmd.pin, cmd.target, cmd.verb == PARSER_BLOCK, &res);
+		break;
+	}
+	if (res.code == ENGINE_E_BUSY)
+		return -1;
+	if (res.code != ENGINE_OK) {
+		sms_render_error(reply, cap, res.code, res.param);
+		return 0;
+	}
+	who = msisdn_local(res.retailer.msisdn);
+	switch (cmd.verb) {
+	case PARSER_REG:
+		snprintf(text, sizeof text, "Welcome to rechargd, %s. Recharge: RC <mobile> <operator>"
+		    " <amount>. Balance: BAL. Help: HELP", res.retailer.name);
+		if (sms_notify_retailer(c, m, res.retailer.msisdn, text) != 0)
+			return -1;
+		snprintf(reply, cap, "OK REG %s %s Bal:Rs%s", who, res.retailer.plan,
+		    money_format(res.retailer.balance, bal));
+		break;
+	case PARSER_TOPUP:
+		snprintf(text, sizeof text, "Wallet credited Rs%s Bal:Rs%s", money_format(res.amount, amt),
+		    money_format(res.retailer.balance, bal));
+		if (sms_notify_retailer(c, m, res.retailer.msisdn, text) != 0)
+			return -1;
+		snprintf(reply, cap, "OK TOPUP %s Rs%s Bal:Rs%s", who, amt, bal);
+		break;
+	default:
+		snprintf(reply, cap, "OK %s %s", cmd.verb == PARSER_BLOCK ? "BLOCK" : "UNBLOCK", who);
+		break;
+	}
+	return 0;
+}
+
 int64_t
 sms_channel_handle(struct sms_channel *c, const struct db_sms_in *m, char *reply, size_t cap)
 {
@@ -141,8 +230,8 @@ sms_channel_handle(struct sms_channel *c, const struct db_sms_in *m, char *reply
 			goto busy;
 		if (rc == 0)
 			sms_handle_unregistered(c, msisdn, reply, cap);
-		else    /* admin commands arrive with SPEC section 7's admin part */
-			sms_render_error(reply, cap, ENGINE_E_COMMAND, NULL);
+		else
+			return sms_handle_admin(c, &admin, m, reply, cap);
 		return 0;
 	}
 

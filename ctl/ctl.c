@@ -16,6 +16,10 @@
 #define CTL_TX_ATTEMPTS 10
 #define CTL_TX_BACKOFF_MS 100
 
+/* ctl/admin.c (declared here until ctl.h's command list takes them) */
+enum ctl_retval ctl_admin_list(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_admin_unlock(struct ctl *c, int argc, char **argv);
+
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "init", ctl_init, "[--series FILE]",
 	  "create the database and the pepper file, import the number series (safe to rerun)", CTL_OWN_DB },
@@ -24,21 +28,11 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "retailer list", ctl_retailer_list, "[--json]", "list retailers with balances", 0 },
 	{ "retailer show", ctl_retailer_show, "MSISDN [--json]", "show one retailer", 0 },
 	{ "retailer unlock", ctl_retailer_unlock, "MSISDN", "clear a PIN lockout", 0 },
-	{ "retailer disable", ctl_retailer_disable, "MSISDN", "refuse the retailer's requests", 0 },
-	{ "retailer enable", ctl_retailer_enable, "MSISDN", "accept the retailer's requests again", 0 },
-	{ "retailer set-plan", ctl_retailer_set_plan, "MSISDN PLAN", "move a retailer to another plan", 0 },
-	{ "retailer set-pin", ctl_retailer_set_pin, "MSISDN PIN",
-	  "set a retailer's PIN (4 to 6 digits); clears wrong attempts", 0 },
-	{ "retailer set-limit", ctl_retailer_set_limit, "MSISDN AMOUNT",
-	  "set the daily recharge limit in rupees (0 removes it)", 0 },
-	{ "retailer set-bank", ctl_retailer_set_bank, "MSISDN --account A --ifsc I",
-	  "set the bank account (6 to 18 digits) and IFSC settlement pays into", 0 },
 	{ "admin add", ctl_admin_add, "MSISDN --pin PIN", "register an admin phone", 0 },
-	{ "admin remove", ctl_admin_remove, "MSISDN", "remove an admin phone", 0 },
+	{ "admin list", ctl_admin_list, "[--json]", "list admin phones with their lock state", 0 },
+	{ "admin unlock", ctl_admin_unlock, "MSISDN", "clear an admin's PIN lockout (SMS admin commands)", 0 },
 	{ "wallet credit", ctl_wallet_credit, "MSISDN AMOUNT [--note TEXT]",
 	  "credit a wallet after an offline payment; prints the new balance", 0 },
-	{ "wallet debit", ctl_wallet_debit, "MSISDN AMOUNT [--note TEXT]",
-	  "take money out of a wallet (never below zero); prints the new balance", 0 },
 	{ "wallet show", ctl_wallet_show, "MSISDN [--limit N] [--json]",
 	  "show a wallet's balance and latest ledger entries", 0 },
 	{ "apikey create", ctl_apikey_create, "MSISDN [--allow-ip IP]...",

@@ -108,6 +108,31 @@ int engine_db_reverse(struct db *db, int64_t txn, const char *actor, struct db_t
  * ENGINE_E_NOT_FOUND when it does not exist or is another retailer's. */
 int engine_txn_lookup(struct engine *e, const struct db_retailer *r, const char *txn_id, struct db_txn *out);
 
+/* ---- admin SMS commands (admin.c) ---------------------------------------------------
+ * REG, TOPUP, BLOCK and UNBLOCK of SPEC section 7 from a registered admin phone. Each
+ * checks the admin first (locked: 1012; a wrong PIN: 1011, the ENGINE_PIN_LIMIT-th in a
+ * row locks the admin and answers 1012), then the target, then writes the change and an
+ * audit row (actor "sms:<admin msisdn>", no PIN) in the caller's open batch. Parse
+ * errors are the channel's to answer before calling. Results are data: the channel
+ * words the reply and the retailer's notice. */
+struct engine_admin_result {
+	int code;                     /* ENGINE_OK or an engine_code */
+	const char *param;            /* 1009: the parameter named (static) */
+	struct db_retailer retailer;  /* ENGINE_OK: the target afterwards (balance filled) */
+	int64_t amount;               /* TOPUP: the amount credited */
+};
+/* Registers msisdn (any SPEC section 3 form) with plan and shop name, no PIN, wallet 0:
+ * 1003 bad msisdn, 1009 "plan" unknown, 1009 "shop_name" (empty, over 80 bytes, control
+ * characters), 1009 "msisdn" already a retailer or an admin. */
+int engine_admin_register(struct engine *e, struct db_admin *a, const char *pin,
+    const char *msisdn, const char *plan, const char *name, struct engine_admin_result *out);
+/* Credits the wallet from funding: 1003, 1013 not a retailer, 1005 amount <= 0. */
+int engine_admin_topup(struct engine *e, struct db_admin *a, const char *pin,
+    const char *msisdn, int64_t amount, struct engine_admin_result *out);
+/* Sets (block 1) or clears (block 0) the BLOCK flag only (a PIN lockout stays): 1003, 1013. */
+int engine_admin_block(struct engine *e, struct db_admin *a, const char *pin,
+    const char *msisdn, int block, struct engine_admin_result *out);
+
 /* ---- recharges ------------------------------------------------------------------------ */
 struct engine_recharge {
 	const struct db_retailer *retailer;
