@@ -338,6 +338,54 @@ int db_series_count(struct db *db, int64_t *n);
 /* Retailers and admins with a PIN hash: they depend on the pepper file. */
 int db_pin_hash_count(struct db *db, int64_t *n);
 
+/* ---- operations (ops.c) --------------------------------------------------------------
+ * Edits and reports of the admin CLI beyond admin.c; the caller writes the audit row in
+ * the same transaction. Callbacks of the *_each functions run while the statement is
+ * active: they must not use the db. */
+int db_retailer_set_plan(struct db *db, int64_t id, const char *plan);
+int db_retailer_set_limit(struct db *db, int64_t id, int64_t paise);    /* 0: no limit */
+int db_retailer_set_bank(struct db *db, int64_t id, const char *account, const char *ifsc);
+/* 1 removed, 0 no such admin, -1. */
+int db_admin_remove(struct db *db, const char *msisdn);
+
+/* Every operator by service then code, with its aliases as a comma list. */
+int db_operator_each(struct db *db, void (*cb)(void *, const struct db_operator *, const char *aliases),
+    void *arg);
+/* Codes and aliases share one namespace. 1 added, 0 name taken, -1. */
+int db_operator_add(struct db *db, const struct db_operator *op);
+int db_operator_alias_add(struct db *db, const char *alias, const char *code);
+/* Writes min, max, denominations, pattern and enabled of op->code. 1, 0 (none), -1. */
+int db_operator_update(struct db *db, const struct db_operator *op);
+
+struct db_complaint {
+	int64_t id, retailer_id, txn_id;
+	char msisdn[16];               /* the retailer's */
+	char text[256], state[8], note[256];   /* state: "open" or "closed" */
+	int64_t created_at, closed_at; /* ms; closed_at 0: open */
+};
+int db_complaint_get(struct db *db, int64_t id, struct db_complaint *out);    /* 1, 0, -1 */
+/* Newest first; open_only leaves closed ones out. */
+int db_complaint_each(struct db *db, int open_only, void (*cb)(void *, const struct db_complaint *),
+    void *arg);
+/* 1 closed now, 0 not open (or none), -1. */
+int db_complaint_close(struct db *db, int64_t id, const char *note);
+
+/* Deletes SMS rows older than before_ms that are done with: inbox rows processed, outbox
+ * rows sent or failed; never one of a PENDING transaction, never an inbox row a kept
+ * reply points at. Counts into *n_in and *n_out. 0 or -1. */
+int db_sms_prune(struct db *db, int64_t before_ms, int64_t *n_in, int64_t *n_out);
+
+/* Transactions created in [from_ms, to_ms): one "total" row, then rows grouped by
+ * "state", "operator", "provider" ("-": none yet) and "retailer" (msisdn), in that
+ * order, keys sorted. */
+struct db_report_row {
+	char group[12];
+	char key[40];
+	int64_t count, amount, commission;   /* amounts in paise */
+};
+int db_report_each(struct db *db, int64_t from_ms, int64_t to_ms,
+    void (*cb)(void *, const struct db_report_row *), void *arg);
+
 /* Admin phones (admin_sms.c). Wrong admin PINs are counted like a retailer's: returns
  * the new failure count and locks at limit (-1 on error); a right one resets the count;
  * unlock clears both (rechargectl admin unlock). */
