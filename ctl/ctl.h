@@ -136,6 +136,12 @@ enum ctl_retval ctl_wallet_credit(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_wallet_debit(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_wallet_show(struct ctl *c, int argc, char **argv);
 
+enum ctl_retval ctl_operator_list(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_operator_add(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_operator_set(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_operator_disable(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_operator_enable(struct ctl *c, int argc, char **argv);
+
 enum ctl_retval ctl_commission_set(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_commission_list(struct ctl *c, int argc, char **argv);
 

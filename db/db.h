@@ -338,6 +338,15 @@ int db_series_count(struct db *db, int64_t *n);
 /* Retailers and admins with a PIN hash: they depend on the pepper file. */
 int db_pin_hash_count(struct db *db, int64_t *n);
 
+/* Admin phones (admin_sms.c). Wrong admin PINs are counted like a retailer's: returns
+ * the new failure count and locks at limit (-1 on error); a right one resets the count;
+ * unlock clears both (rechargectl admin unlock). */
+int db_admin_pin_failed(struct db *db, int64_t id, int limit);
+int db_admin_pin_ok(struct db *db, int64_t id);
+int db_admin_unlock(struct db *db, int64_t id);
+/* Every admin in msisdn order (pin_hash filled; never to be printed). */
+int db_admin_list(struct db *db, void (*cb)(void *, const struct db_admin *), void *arg);
+
 /* ---- operations (ops.c) --------------------------------------------------------------
  * Edits and reports of the admin CLI beyond admin.c; the caller writes the audit row in
  * the same transaction. Callbacks of the *_each functions run while the statement is
@@ -385,14 +394,5 @@ struct db_report_row {
 };
 int db_report_each(struct db *db, int64_t from_ms, int64_t to_ms,
     void (*cb)(void *, const struct db_report_row *), void *arg);
-
-/* Admin phones (admin_sms.c). Wrong admin PINs are counted like a retailer's: returns
- * the new failure count and locks at limit (-1 on error); a right one resets the count;
- * unlock clears both (rechargectl admin unlock). */
-int db_admin_pin_failed(struct db *db, int64_t id, int limit);
-int db_admin_pin_ok(struct db *db, int64_t id);
-int db_admin_unlock(struct db *db, int64_t id);
-/* Every admin in msisdn order (pin_hash filled; never to be printed). */
-int db_admin_list(struct db *db, void (*cb)(void *, const struct db_admin *), void *arg);
 
 #endif

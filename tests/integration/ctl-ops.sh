@@ -133,4 +133,56 @@ check "balance exactly zero" out_has "balance 0\.00$"
 ctl wallet credit $A 1000 >/dev/null
 expect "check after the retailer commands" 0 check
 
+# ---- operators --------------------------------------------------------------------------
+expect "operator list" 0 operator list
+check "list: seeded AIRTEL with aliases" out_has '^AIRTEL +MOBILE +10\.00 +10000\.00 +enabled .* AT,RA$'
+check "list: TATAPLAY pattern" out_has '^TATAPLAY +DTH +100\.00 +25000\.00 .*\^1\[0-9\]\{9\}\$'
+expect "operator list --json" 0 operator list --json
+check "json: parses" json_ok
+check "json: AIRTEL min 10.00 written as 10.00" grep -q '"min": 10.00' "$OUT/stdout"
+check "json: JIO aliases" bash -c "jq -e '.[] | select(.code == \"JIO\") | .aliases == [\"JO\", \"RJ\"]' '$OUT/stdout' >/dev/null"
+expect "operator add" 0 operator add bescom --service electricity --min 100 --max 50000 --alias BES --alias=bsc
+check "stored upper case" test "$(sql "SELECT code || ' ' || service || ' ' || min_amount || ' ' || max_amount || ' ' || enabled FROM operators WHERE code = 'BESCOM'")" = "BESCOM ELECTRICITY 10000 5000000 1"
+check "aliases stored" test "$(sql "SELECT group_concat(alias, ',') FROM (SELECT alias FROM operator_aliases WHERE code = 'BESCOM' ORDER BY alias)")" = "BES,BSC"
+check "add audited" bash -c "[[ \"\$(sqlite3 '$T_DIR/rechargd.db' \"SELECT action || ' ' || subject || ' ' || after FROM audit ORDER BY id DESC LIMIT 1\")\" == 'operator.add BESCOM service=ELECTRICITY min=100.00 max=50000.00 '* ]]"
+expect "operator add with denominations and pattern" 0 operator add GIFTX --service GIFTCARD --min 100 --max 5000 --denominations 100,500,1000.50 --pattern '^[0-9]{10}$'
+check "denominations stored as paise" test "$(sql "SELECT denominations || ' ' || subscriber_pattern FROM operators WHERE code = 'GIFTX'")" = '10000,50000,100050 ^[0-9]{10}$'
+expect "operator list --json denominations" 0 operator list --json
+check "json: denominations as money" grep -q '"denominations": \[' "$OUT/stdout"
+check "json: GIFTX denominations" bash -c "jq -e '.[] | select(.code == \"GIFTX\") | .denominations == [100, 500, 1000.5]' '$OUT/stdout' >/dev/null && grep -q '1000.50' '$OUT/stdout'"
+refuse "add existing code: exit 1" 1 operator add AIRTEL --service MOBILE --min 10 --max 100
+refuse "add a code that is an alias: exit 1" 1 operator add at --service MOBILE --min 10 --max 100
+refuse "add with a taken alias: exit 1" 1 operator add NEWOP --service MOBILE --min 10 --max 100 --alias RJ
+refuse "add unknown service: exit 1" 1 operator add NEWOP --service TOLL --min 10 --max 100
+refuse "add min above max: exit 1" 1 operator add NEWOP --service MOBILE --min 100 --max 10
+refuse "add bad pattern: exit 1" 1 operator add NEWOP --service DTH --min 10 --max 100 --pattern '^[0-9'
+check "pattern error names pcre2's reason" err_has "invalid pattern"
+refuse "add denomination outside range: exit 1" 1 operator add NEWOP --service MOBILE --min 10 --max 100 --denominations 10,200
+refuse "add denomination with 3 decimals: exit 1" 1 operator add NEWOP --service MOBILE --min 10 --max 100 --denominations 10.001
+refuse "add bad code: exit 1" 1 operator add 'NEW-OP' --service MOBILE --min 10 --max 100
+refuse "add without --max: exit 2" 2 operator add NEWOP --service MOBILE --min 10
+refuse "add without code: exit 2" 2 operator add --service MOBILE --min 10 --max 100
+expect "operator set by alias" 0 operator set bes --min 50 --denominations 50,100
+check "set stored" test "$(sql "SELECT min_amount || ' ' || max_amount || ' ' || denominations FROM operators WHERE code = 'BESCOM'")" = "5000 5000000 5000,10000"
+check "set audited" test "$(sql "SELECT action || ' ' || subject FROM audit ORDER BY id DESC LIMIT 1")" = "operator.set BESCOM"
+expect "operator set clears denominations" 0 operator set BESCOM --denominations ''
+check "denominations cleared" test -z "$(sql "SELECT denominations FROM operators WHERE code = 'BESCOM'")"
+expect "operator set pattern" 0 operator set TATAPLAY --pattern '^1[0-9]{9,10}$'
+check "pattern stored" test "$(sql "SELECT subscriber_pattern FROM operators WHERE code = 'TATAPLAY'")" = '^1[0-9]{9,10}$'
+refuse "set min above max: exit 1" 1 operator set GIFTX --min 6000
+refuse "set max below a kept denomination: exit 1" 1 operator set GIFTX --max 600
+refuse "set bad pattern: exit 1" 1 operator set GIFTX --pattern '(unclosed'
+refuse "set unknown operator: exit 1" 1 operator set NOPE --min 10
+refuse "set nothing: exit 2" 2 operator set GIFTX
+expect "operator disable" 0 operator disable GIFTX
+check "disabled" test "$(sql "SELECT enabled FROM operators WHERE code = 'GIFTX'")" = 0
+check "disable audited" test "$(sql "SELECT action FROM audit ORDER BY id DESC LIMIT 1")" = operator.disable
+expect "operator list shows disabled" 0 operator list
+check "list: GIFTX disabled" out_has '^GIFTX .* disabled '
+expect "operator enable" 0 operator enable giftx
+check "enabled again" test "$(sql "SELECT enabled FROM operators WHERE code = 'GIFTX'")" = 1
+refuse "disable unknown operator: exit 1" 1 operator disable NOPE
+refuse "disable without code: exit 2" 2 operator disable
+expect "check after the operator commands" 0 check
+
 t_done
