@@ -78,6 +78,13 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "settle a PENDING transaction by hand; an SMS recharge's retailer is told", 0 },
 	{ "txn reverse", ctl_txn_reverse, "TXN [--note TEXT]",
 	  "reverse a SUCCESS: refund and commission clawback; the retailer is told", 0 },
+	{ "complaint list", ctl_complaint_list, "[--open] [--json]", "list complaints, newest first", 0 },
+	{ "complaint close", ctl_complaint_close, "ID --note TEXT",
+	  "close a complaint; the note is sent to the retailer by SMS", 0 },
+	{ "report daily", ctl_report_daily, "--date YYYY-MM-DD [--json]",
+	  "counts and sums of a day's transactions (IST) by state, operator, provider, retailer", 0 },
+	{ "prune", ctl_prune, "--before YYYY-MM-DD",
+	  "delete SMS rows older than the date that are done with (never ledger rows)", 0 },
 	{ "audit list", ctl_audit_list, "[--limit N] [--json]", "list admin actions, newest first", 0 },
 	{ "check", ctl_check, "", "verify every ledger invariant (exit 0 only when all hold)", 0 },
 };

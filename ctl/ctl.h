@@ -142,6 +142,11 @@ enum ctl_retval ctl_operator_set(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_operator_disable(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_operator_enable(struct ctl *c, int argc, char **argv);
 
+enum ctl_retval ctl_complaint_list(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_complaint_close(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_report_daily(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_prune(struct ctl *c, int argc, char **argv);
+
 enum ctl_retval ctl_commission_set(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_commission_list(struct ctl *c, int argc, char **argv);
 

@@ -6,6 +6,11 @@
 # nothing; the ledger check passes at the end.
 . "$(dirname "$0")/../lib.sh"
 
+T_SIM_CONFIG="latency_ms = 0
+[provider.slow]
+type = sim
+pending_pct = 100
+pending_settle_ms = 600000"
 t_setup ctl-ops
 OUT=$T_DIR
 
@@ -184,5 +189,76 @@ check "enabled again" test "$(sql "SELECT enabled FROM operators WHERE code = 'G
 refuse "disable unknown operator: exit 1" 1 operator disable NOPE
 refuse "disable without code: exit 2" 2 operator disable
 expect "check after the operator commands" 0 check
+
+# ---- complaints, through the daemon and the SMSC simulator --------------------------------
+C=919800000003
+ctl retailer add $C --name "Third Shop" >/dev/null
+ctl wallet credit $C 500 >/dev/null
+ctl route set JIO slow >/dev/null
+sim_start
+rd_start
+check "daemon binds" sim "wait_bound 10"
+TXN='TXN[0-9]{9,}'
+check "RC success" sim "mo $C RC 9876543210 AIRTEL 10" "expect 10 $C ^SUCCESS 9876543210 AIRTEL Rs10\.00 Txn:$TXN"
+tid=$(printf 'TXN%09d' "$(sql "SELECT max(id) FROM txns")")
+check "CMP registered" sim "mo $C CMP $tid not received yet" "expect 10 $C ^OK.Complaint.[0-9]+.registered.for.$tid\$"
+check "RC stays PENDING (slow provider)" sim "mo $C RC 9876543211 JIO 20" "expect 10 $C ^PENDING 9876543211 JIO Rs20\.00 Txn:$TXN"
+pending=$(sql "SELECT id FROM txns WHERE state = 'PENDING'")
+cid=$(sql "SELECT max(id) FROM complaints")
+expect "complaint list" 0 complaint list
+check "list: the complaint, open" out_has "^$cid +$C +$tid +open .*not received yet"
+expect "complaint list --open --json" 0 complaint list --open --json
+check "json: parses, one open" bash -c "jq -e 'length == 1 and .[0].state == \"open\" and .[0].txn == \"$tid\" and .[0].note == null' '$OUT/stdout' >/dev/null"
+refuse "close without --note: exit 2" 2 complaint close $cid
+refuse "close unknown id: exit 1" 1 complaint close 999999 --note "x"
+refuse "close bad id: exit 1" 1 complaint close abc --note "x"
+refuse "close with an empty note: exit 1" 1 complaint close $cid --note ""
+refuse "close with a note too long: exit 1" 1 complaint close $cid --note "$(printf 'x%.0s' $(seq 1 121))"
+refuse "close with a control character: exit 1" 1 complaint close $cid --note "$(printf 'a\tb')"
+expect "complaint close" 0 complaint close $cid --note "Recharge credited by the operator, please check"
+check "closed with the note" test "$(sql "SELECT state || '|' || note FROM complaints WHERE id = $cid")" = "closed|Recharge credited by the operator, please check"
+check "queued to the retailer, TON 1 NPI 1" test "$(sql "SELECT dest_addr || ' ' || dest_ton || ' ' || dest_npi FROM sms_out WHERE text LIKE 'CMP $cid closed:%'")" = "$C 1 1"
+check "the retailer receives the note" sim "expect 10 $C ^CMP.$cid.closed:.Recharge.credited.by.the.operator,.please.check\$"
+check "close audited" test "$(sql "SELECT action || ' ' || subject FROM audit ORDER BY id DESC LIMIT 1")" = "complaint.close complaint $cid"
+refuse "close again: exit 1" 1 complaint close $cid --note "again"
+check "already closed said" err_has "already closed"
+expect "complaint list --open is empty" 0 complaint list --open --json
+check "json: no open complaint" bash -c "jq -e 'length == 0' '$OUT/stdout' >/dev/null"
+
+# ---- report daily -------------------------------------------------------------------------
+today=$(TZ=Asia/Kolkata date +%F)
+expect "report daily" 0 report daily --date "$today"
+check "report: total" out_has "^total: 2 transactions, 30\.00, commission 0\.30$"
+check "report: by operator" out_has "^  JIO +1 +20\.00 +0\.00$"
+check "report: by provider, pending has sim" out_has "^  (sim|slow) +1 "
+check "report: by retailer" out_has "^  $C +2 +30\.00 +0\.30$"
+expect "report daily --json" 0 report daily --date "$today" --json
+check "json: parses with every group" bash -c "jq -e '.date == \"$today\" and .total.count == 2 and .total.amount == 30 and (.by_state | map(.key) == [\"PENDING\", \"SUCCESS\"]) and (.by_operator | length == 2) and (.by_provider | length >= 1) and (.by_retailer[0].key == \"$C\")' '$OUT/stdout' >/dev/null"
+check "json: money with two decimals" grep -q '"amount": 30.00' "$OUT/stdout"
+expect "report of an empty day" 0 report daily --date 2001-01-01 --json
+check "json: empty day total 0" bash -c "jq -e '.total.count == 0 and .total.amount == 0' '$OUT/stdout' >/dev/null"
+refuse "report bad date: exit 1" 1 report daily --date 2024-02-30
+refuse "report date format: exit 1" 1 report daily --date 01-02-2024
+refuse "report without --date: exit 2" 2 report daily
+
+# ---- prune --------------------------------------------------------------------------------
+money() { for t in accounts postings ledger_lines txns; do sql "SELECT * FROM $t ORDER BY rowid"; done | md5sum; }
+m_before=$(money)
+n_in=$(sql "SELECT count(*) FROM sms_in"); n_out=$(sql "SELECT count(*) FROM sms_out")
+expect "prune before an old date" 0 prune --before 2001-01-01
+check "prune: nothing that old" out_has "^pruned 0 sms_in and 0 sms_out rows"
+tomorrow=$(TZ=Asia/Kolkata date -d tomorrow +%F)
+sql "UPDATE sms_out SET state = 'queued' WHERE id = (SELECT min(id) FROM sms_out WHERE txn_id IS NULL OR txn_id <> $pending)" 2>/dev/null
+expect "prune before tomorrow" 0 prune --before "$tomorrow"
+check "prune: counts printed" out_has "^pruned [1-9][0-9]* sms_in and [1-9][0-9]* sms_out rows from before $tomorrow$"
+check "prune: the PENDING transaction's SMS rows kept" test "$(sql "SELECT (SELECT count(*) FROM sms_in WHERE txn_id = $pending) || ' ' || (SELECT count(*) > 0 FROM sms_out WHERE txn_id = $pending)")" = "1 1"
+check "prune: queued reply kept" test "$(sql "SELECT count(*) FROM sms_out WHERE state = 'queued'")" -ge 1
+check "prune: fewer rows" test "$(sql "SELECT count(*) FROM sms_in")" -lt "$n_in"
+check "prune: ledger and transactions untouched" test "$m_before" = "$(money)"
+check "prune audited" test "$(sql "SELECT action || ' ' || subject FROM audit ORDER BY id DESC LIMIT 1")" = "prune $tomorrow"
+refuse "prune bad date: exit 1" 1 prune --before 2024-13-01
+refuse "prune without --before: exit 2" 2 prune
+rd_stop
+expect "check at the end" 0 check
 
 t_done
