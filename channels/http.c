@@ -178,11 +178,14 @@ static void
 http_conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_conn *c = arg;
+	char *addr = NULL;
+	ev_uint16_t port = 0;
 
 	if (c->busy)
 		return;
-	log_debug("http: connection from %s closed: no whole request within %d s",
-	    c->evcon != NULL ? "client" : "-", c->h->cfg->idle_timeout_s);
+	evhttp_connection_get_peer(c->evcon, &addr, &port);
+	log_debug("http: connection from %s:%u closed: no whole request within %d s",
+	    addr != NULL ? addr : "?", port, c->h->cfg->idle_timeout_s);
 	evhttp_connection_free(c->evcon);      /* calls http_conn_closed_cb: c is gone */
 }
 
@@ -210,13 +213,15 @@ http_conn_done_cb(struct evhttp_request *req, void *arg)
 static void
 http_conn_refuse(struct bufferevent *bev)
 {
-	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-	    "Content-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
-	    "Content-Length: 70\r\n\r\n"
+	static const char body[] =
 	    "{\"status\":\"error\",\"error_code\":\"3002\",\"message\":\"Service busy, retry later\"}";
 	evutil_socket_t fd = bufferevent_getfd(bev);
+	char busy[256];
+	int n = snprintf(busy, sizeof busy, "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", sizeof body - 1, body);
 
-	if (fd >= 0 && send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+	if (fd >= 0 && n > 0 && send(fd, busy, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_trace("http: refusal not sent");
 }
 
