@@ -136,6 +136,7 @@ api_json_money(struct evbuffer *b, const char *name, int64_t paise)
 	evbuffer_add_printf(b, ",\"%s\":%s", name, money_format(paise, m));
 }
 
+/* SPEC section 6: the HTTP status of each code. */
 static int
 api_http_status(int code)
 {
@@ -153,6 +154,7 @@ api_http_status(int code)
 	}
 }
 
+/* The reason phrase of each status we send. */
 static const char *
 api_reason(int status)
 {
@@ -244,6 +246,7 @@ api_render_txn_fields(struct evbuffer *b, const struct db_txn *t)
 
 /* ---- calls: answered now, or after the commit of what they read ----------------------- */
 
+/* Every request becomes a call, so it can outlive the callback that got it. */
 static struct api_call *
 api_call_new(struct api *a, struct evhttp_request *req)
 {
@@ -258,6 +261,7 @@ api_call_new(struct api *a, struct evhttp_request *req)
 	return call;
 }
 
+/* No longer waiting for a settlement. */
 static void
 api_wait_remove(struct api_call *call)
 {
@@ -328,6 +332,7 @@ api_call_set_busy(struct api_call *call)
 	call->retry_after = 1;
 }
 
+/* The batch the answer read from ended: send it, or 3002 if it is not on disk. */
 static void
 api_call_send_done_cb(void *arg, int committed)
 {
@@ -379,6 +384,7 @@ api_call_error(struct api_call *call, int code, const char *param)
 
 /* ---- parameters --------------------------------------------------------------------- */
 
+/* What the parsers allocated. */
 static void
 api_params_free(struct api_params *p)
 {
@@ -475,6 +481,7 @@ api_request_id_ok(const char *s)
 
 /* ---- auth and rate --------------------------------------------------------------------- */
 
+/* The client address, for the allow-list and the log. */
 static const char *
 api_peer(struct evhttp_request *req)
 {
@@ -515,7 +522,7 @@ api_authenticate(struct api *a, struct evhttp_request *req, struct api_params *p
 	if ((rc = db_apikey_find(db, hash, k)) < 0)
 		return ENGINE_E_BUSY;
 	if (rc == 0 || strlen(k->hash) != 64 || !ct_equal(k->hash, hash, 64)) {
-		log_info("api: unknown key from %s", ip);
+		log_debug("api: unknown key from %s", ip);
 		return ENGINE_E_API_KEY;
 	}
 	if (k->revoked_at != 0) {
@@ -531,6 +538,7 @@ api_authenticate(struct api *a, struct evhttp_request *req, struct api_params *p
 	return ENGINE_OK;
 }
 
+/* Buckets refill by elapsed time, which a wall-clock step must not change. */
 static int64_t
 api_monotonic_ms(void)
 {
@@ -991,6 +999,7 @@ api_transactions(struct api *a, struct api_call *call, struct api_params *p)
 
 /* ---- routing ---------------------------------------------------------------------------- */
 
+/* 405 with the methods the path takes. */
 static void
 api_method_not_allowed(struct api_call *call, const char *allow)
 {

@@ -50,6 +50,8 @@ struct http_channel {
 	struct api *api;
 
 	int nconns;                        /* accepted and not yet closed */
+	int64_t refused_logged_ms;         /* over-cap refusals are logged once a second */
+	int refused;                       /* since then */
 	struct http_conn **newborn;        /* accepted, not yet adopted */
 	int nnewborn, capnewborn;
 	struct event *adopt_ev;
@@ -63,6 +65,7 @@ struct http_pending {
 	int status;
 };
 
+/* A plain answer, sent now. */
 static void
 http_reply(struct evhttp_request *req, int code, const char *reason, const char *type, const char *body)
 {
@@ -76,6 +79,7 @@ http_reply(struct evhttp_request *req, int code, const char *reason, const char 
 		evbuffer_free(out);
 }
 
+/* The reason phrase of the statuses callbacks and /healthz send. */
 static const char *
 http_reason(int code)
 {
@@ -153,6 +157,7 @@ http_healthz(struct http_channel *h, struct evhttp_request *req)
 
 /* ---- connections: counted, capped, and given a deadline ------------------------------ */
 
+/* Where a connection is (or goes) in the table by evhttp connection. */
 static struct http_conn **
 http_conn_slot(struct http_channel *h, const struct evhttp_connection *evcon)
 {
@@ -289,8 +294,12 @@ http_conn_bev_cb(struct event_base *base, void *arg)
 	c->bev = bev;
 	bufferevent_incref(bev);
 	c->over_cap = ++h->nconns > h->cfg->max_connections;
-	if (c->over_cap)
-		log_warn("http: %d connections: over max_connections, closing the new one", h->nconns);
+	if (c->over_cap && (h->refused++, clock_now_ms() - h->refused_logged_ms >= 1000)) {
+		log_warn("http: at max_connections (%d): %d new connections refused", h->cfg->max_connections,
+		    h->refused);
+		h->refused_logged_ms = clock_now_ms();
+		h->refused = 0;
+	}
 	h->newborn[h->nnewborn++] = c;
 	event_active(h->adopt_ev, 0, 0);
 	return bev;
@@ -302,6 +311,7 @@ http_channel_connections(const struct http_channel *h)
 	return h->nconns;
 }
 
+/* Every request whose head and body evhttp has read: routed by path. */
 static void
 http_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -411,6 +421,7 @@ http_channel_set_engine(struct http_channel *h, struct engine *e, const struct c
 	h->engine = e;
 	h->cfg = cfg;
 	evhttp_set_timeout(h->http, cfg->idle_timeout_s);
+	evhttp_set_max_body_size(h->http, cfg->max_body);
 	if (h->api != NULL)
 		api_set_engine(h->api, e, cfg);
 }
