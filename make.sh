@@ -10,7 +10,7 @@ build_pkgs="make gcc pkg-config libc6-dev libsmpp34-dev libpcre2-dev libsqlite3-
 libcurl4-openssl-dev libevent-dev libinih-dev libjansson-dev libssl-dev libcmocka-dev"
 # tests: the real peers (curl, node-smpp on Node.js), sqlite3 to inspect the database,
 # clang's libFuzzer, valgrind, and dpkg-dev to fetch libsmpp34's source for an ASan build
-test_pkgs="sqlite3 curl clang libclang-rt-14-dev valgrind dpkg-dev procps python3 jq openssl xxd libnet-smpp-perl"
+test_pkgs="sqlite3 curl systemd man-db groff-base clang libclang-rt-14-dev valgrind dpkg-dev procps python3 jq openssl xxd libnet-smpp-perl"
 
 case "${1:-all}" in
 test|check|fuzz|soak|bench) pkgs="$build_pkgs $test_pkgs" ;;
