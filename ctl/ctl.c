@@ -83,6 +83,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "close a complaint; the note is sent to the retailer by SMS", 0 },
 	{ "report daily", ctl_report_daily, "--date YYYY-MM-DD [--json]",
 	  "counts and sums of a day's transactions (IST) by state, operator, provider, retailer", 0 },
+	{ "settle", ctl_settle, "--date YYYY-MM-DD [--out FILE.csv]",
+	  "settle a day's commission (IST) into one batch per retailer, TDS withheld; CSV of payouts", 0 },
 	{ "prune", ctl_prune, "--before YYYY-MM-DD",
 	  "delete SMS rows older than the date that are done with (never ledger rows)", 0 },
 	{ "audit list", ctl_audit_list, "[--limit N] [--json]", "list admin actions, newest first", 0 },

@@ -79,6 +79,9 @@ int ctl_find_retailer(struct ctl *c, const char *text, struct db_retailer *r);
 int ctl_load_pepper(struct ctl *c);
 /* "2026-11-29T21:15:03+05:30" for a time in ms; buf >= 32. */
 char *ctl_time(int64_t ms, char *buf);
+/* report.c: "YYYY-MM-DD" -> epoch ms of that day's IST midnight; 0 or CTL_ERROR printed. */
+int ctl_parse_day(struct ctl *c, const char *text, int64_t *start_ms);
+#define CTL_DAY_MS 86400000LL
 
 /* ---- json.c: JSON text with money written by money_format, never a double ------- */
 #define CTL_JSON_DEPTH 8
@@ -145,6 +148,7 @@ enum ctl_retval ctl_operator_enable(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_complaint_list(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_complaint_close(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_report_daily(struct ctl *c, int argc, char **argv);
+enum ctl_retval ctl_settle(struct ctl *c, int argc, char **argv);
 enum ctl_retval ctl_prune(struct ctl *c, int argc, char **argv);
 
 enum ctl_retval ctl_commission_set(struct ctl *c, int argc, char **argv);

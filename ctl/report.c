@@ -5,11 +5,10 @@
 
 #include "ctl/ctl.h"
 
-#define CTL_DAY_MS 86400000LL
 #define CTL_IST_OFFSET_MS 19800000LL
 
 /* "YYYY-MM-DD" -> the epoch ms of that day's IST midnight. 0 or CTL_ERROR. */
-static int
+int
 ctl_parse_day(struct ctl *c, const char *text, int64_t *start_ms)
 {
 	struct tm tm, back;

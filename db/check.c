@@ -50,6 +50,60 @@ static const struct db_invariant db_invariants[] = {
 	{ "ledger line on a missing account",
 	  "SELECT 'posting ' || l.posting_id FROM ledger_lines l LEFT JOIN accounts a ON a.id = l.account_id"
 	  " WHERE a.id IS NULL" },
+	/* settlement (db/settle.c); a commission account may be negative: a clawback after
+	 * payout stays owed until later commission covers it */
+	{ "settled posting is not a commission or clawback",
+	  "SELECT 'posting ' || s.posting_id || ' ' || coalesce(p.kind, 'missing') || ' in batch ' || s.batch_id"
+	  " FROM settlement_items s LEFT JOIN postings p ON p.id = s.posting_id"
+	  " WHERE p.kind IS NULL OR p.kind NOT IN ('commission', 'clawback')" },
+	{ "settlement batch differs from its postings",
+	  "SELECT 'batch ' || b.id || ' count ' || b.count || ' gross ' || b.gross || ', postings '"
+	  " || coalesce(i.n, 0) || ' sum ' || (coalesce(i.total, 0) + coalesce(c.gross, 0))"
+	  " FROM settlement_batches b LEFT JOIN (SELECT s.batch_id, count(*) AS n, sum(l.amount) AS total"
+	  " FROM settlement_items s JOIN settlement_batches b2 ON b2.id = s.batch_id"
+	  " JOIN retailers r2 ON r2.id = b2.retailer_id"
+	  " JOIN ledger_lines l ON l.posting_id = s.posting_id AND l.account_id = r2.commission_account"
+	  " GROUP BY s.batch_id) i ON i.batch_id = b.id"
+	  " LEFT JOIN settlement_batches c ON c.id = b.carried_from"
+	  " WHERE b.count <> coalesce(i.n, 0) OR b.gross <> coalesce(i.total, 0) + coalesce(c.gross, 0)" },
+	{ "settlement carry wrong",
+	  "SELECT 'batch ' || b.id || ' carries batch ' || c.id FROM settlement_batches b"
+	  " JOIN settlement_batches c ON c.id = b.carried_from"
+	  " WHERE c.retailer_id <> b.retailer_id OR c.posting_id IS NOT NULL OR c.id >= b.id"
+	  " OR EXISTS (SELECT 1 FROM settlement_batches m WHERE m.retailer_id = b.retailer_id"
+	  " AND m.id > c.id AND m.id < b.id)"
+	  " UNION ALL SELECT 'unpaid batch ' || c.id || ' not carried into the next one'"
+	  " FROM settlement_batches c WHERE c.posting_id IS NULL"
+	  " AND EXISTS (SELECT 1 FROM settlement_batches m WHERE m.retailer_id = c.retailer_id AND m.id > c.id)"
+	  " AND NOT EXISTS (SELECT 1 FROM settlement_batches b WHERE b.carried_from = c.id)" },
+	{ "paid settlement batch differs from its posting",
+	  "SELECT 'batch ' || b.id || ' gross ' || b.gross || ' tds ' || b.tds || ' net ' || b.net"
+	  " FROM settlement_batches b JOIN retailers r ON r.id = b.retailer_id"
+	  " WHERE b.posting_id IS NOT NULL AND ("
+	  " (SELECT kind FROM postings WHERE id = b.posting_id) IS NOT 'settlement'"
+	  " OR coalesce((SELECT sum(amount) FROM ledger_lines WHERE posting_id = b.posting_id"
+	  "  AND account_id = r.commission_account), 0) <> -b.gross"
+	  " OR coalesce((SELECT sum(l.amount) FROM ledger_lines l JOIN accounts a ON a.id = l.account_id"
+	  "  WHERE l.posting_id = b.posting_id AND a.kind = 'system' AND a.name = 'payout'), 0) <> b.net"
+	  " OR coalesce((SELECT sum(l.amount) FROM ledger_lines l JOIN accounts a ON a.id = l.account_id"
+	  "  WHERE l.posting_id = b.posting_id AND a.kind = 'system' AND a.name = 'tds'), 0) <> b.tds)"
+	  " UNION ALL SELECT 'settlement posting ' || p.id || ' of no batch' FROM postings p"
+	  " WHERE p.kind = 'settlement' AND NOT EXISTS (SELECT 1 FROM settlement_batches b WHERE b.posting_id = p.id)" },
+	{ "payout or tds differs from the paid batches",
+	  "SELECT a.name || ' ' || a.balance || ' batches ' || CASE a.name"
+	  " WHEN 'payout' THEN (SELECT coalesce(sum(net), 0) FROM settlement_batches)"
+	  " ELSE (SELECT coalesce(sum(tds), 0) FROM settlement_batches) END"
+	  " FROM accounts a WHERE a.kind = 'system' AND a.name IN ('payout', 'tds') AND a.balance <> CASE a.name"
+	  " WHEN 'payout' THEN (SELECT coalesce(sum(net), 0) FROM settlement_batches)"
+	  " ELSE (SELECT coalesce(sum(tds), 0) FROM settlement_batches) END" },
+	{ "unsettled commission differs from unsettled postings and carry",
+	  "SELECT r.msisdn || ' commission ' || a.balance FROM retailers r"
+	  " JOIN accounts a ON a.id = r.commission_account WHERE a.balance <>"
+	  " coalesce((SELECT sum(l.amount) FROM ledger_lines l JOIN postings p ON p.id = l.posting_id"
+	  "  WHERE l.account_id = r.commission_account AND p.kind IN ('commission', 'clawback')"
+	  "  AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.posting_id = p.id)), 0)"
+	  " + coalesce((SELECT gross FROM settlement_batches b WHERE b.retailer_id = r.id"
+	  "  AND b.posting_id IS NULL AND b.id = (SELECT max(id) FROM settlement_batches WHERE retailer_id = r.id)), 0)" },
 };
 
 int

@@ -395,4 +395,39 @@ struct db_report_row {
 int db_report_each(struct db *db, int64_t from_ms, int64_t to_ms,
     void (*cb)(void *, const struct db_report_row *), void *arg);
 
+/* ---- commission settlement (settle.c) ------------------------------------------------
+ * rechargectl settle --date D (SPEC 5). A run settles, per retailer, every commission and
+ * clawback posting on the retailer's commission account not settled before that is due by
+ * the end of D (IST): a commission by its transaction's final_at, a clawback by when it was
+ * posted; so what became final after an earlier run goes into the next batch. Each posting
+ * joins one batch only (settlement_items' primary key). gross = those postings' sum plus
+ * the gross of the retailer's previous batch when that one was not paid (<= 0, carried).
+ * A batch with gross > 0 is paid: TDS = gross x tds_bp / 10000 rounded half up to the
+ * paisa, net = gross - TDS, and one "settlement" posting {commission -gross, payout +net,
+ * tds +TDS}. A batch with gross <= 0 moves nothing; its gross is carried. The caller
+ * holds the transaction and writes the audit row. */
+struct db_settle_batch {
+	int64_t id;
+	char date[11];
+	int64_t retailer_id;
+	char msisdn[16], name[81], bank_account[40], bank_ifsc[16];
+	int64_t count;                 /* commission and clawback postings in it */
+	int64_t gross, tds, net;       /* paise; tds = net = 0 when gross <= 0 */
+	int64_t carried_from;          /* the unpaid batch whose gross it took over; 0: none */
+	int64_t posting_id;            /* 0: not paid (carried forward) */
+	int64_t created_at;
+};
+/* TDS of a positive gross, half up to the paisa; 0 for gross <= 0. */
+int64_t db_settle_tds(int64_t gross, int32_t tds_bp);
+/* The latest settled date into out ("" when none). 0 or -1. */
+int db_settle_last_date(struct db *db, char out[11]);
+/* 1 when date was settled (with when and how many batches), 0 not, -1. */
+int db_settle_run_get(struct db *db, const char *date, int64_t *created_at, int64_t *batches);
+/* Settles date (its IST day ends at end_ms); the run is recorded even with no batch.
+ * Returns the number of batches made, or -1. */
+int db_settle_run(struct db *db, const char *date, int64_t end_ms, int32_t tds_bp, const char *actor);
+/* The batches of date in id order, paid and carried. */
+int db_settle_each(struct db *db, const char *date, void (*cb)(void *, const struct db_settle_batch *),
+    void *arg);
+
 #endif

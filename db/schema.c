@@ -142,6 +142,29 @@ static const char *const db_migrations[] = {
 	"  prefix TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, allow_ips TEXT NOT NULL DEFAULT '',"
 	"  created_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX api_keys_retailer ON api_keys (retailer_id);",
+	/* 5: commission settlement (SPEC 5). The two system accounts are found by name: by
+	 * now retailers' accounts may hold any fixed id. A posting is settled at most once
+	 * (settlement_items' primary key); one run per IST date, one batch per retailer. */
+	"INSERT INTO accounts (kind, name) VALUES ('system', 'payout'), ('system', 'tds');"
+	"CREATE TABLE settlement_runs ("
+	"  date TEXT PRIMARY KEY, actor TEXT NOT NULL, batches INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE settlement_batches ("
+	"  id INTEGER PRIMARY KEY, date TEXT NOT NULL REFERENCES settlement_runs(date),"
+	"  retailer_id INTEGER NOT NULL REFERENCES retailers(id),"
+	"  count INTEGER NOT NULL CHECK (count > 0), gross INTEGER NOT NULL,"
+	"  tds INTEGER NOT NULL CHECK (tds >= 0), net INTEGER NOT NULL CHECK (net >= 0),"
+	"  carried_from INTEGER UNIQUE REFERENCES settlement_batches(id),"
+	"  created_at INTEGER NOT NULL, posting_id INTEGER UNIQUE REFERENCES postings(id),"
+	"  UNIQUE (date, retailer_id),"
+	"  CHECK ((gross > 0 AND posting_id IS NOT NULL AND net + tds = gross)"
+	"    OR (gross <= 0 AND posting_id IS NULL AND tds = 0 AND net = 0)));"
+	"CREATE INDEX settlement_batches_retailer ON settlement_batches (retailer_id, id);"
+	"CREATE TABLE settlement_items ("
+	"  posting_id INTEGER PRIMARY KEY REFERENCES postings(id),"
+	"  batch_id INTEGER NOT NULL REFERENCES settlement_batches(id));"
+	"CREATE INDEX settlement_items_batch ON settlement_items (batch_id);"
+	"CREATE INDEX postings_kind ON postings (kind);",
 };
 #define DB_NMIGRATIONS ((int)(sizeof db_migrations / sizeof db_migrations[0]))
 
