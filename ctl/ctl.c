@@ -85,8 +85,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "counts and sums of a day's transactions (IST) by state, operator, provider, retailer", 0 },
 	{ "settle", ctl_settle, "--date YYYY-MM-DD [--out FILE.csv]",
 	  "settle a day's commission (IST) into one batch per retailer, TDS withheld; CSV of payouts", 0 },
-	{ "prune", ctl_prune, "--before YYYY-MM-DD",
-	  "delete SMS rows older than the date that are done with (never ledger rows)", 0 },
+	{ "prune", ctl_prune, "--before YYYY-MM-DD [--archive FILE]",
+	  "archive (CSV, 0600) then delete SMS rows older than the date that are done with"
+	  " (never ledger rows)", 0 },
 	{ "audit list", ctl_audit_list, "[--limit N] [--json]", "list admin actions, newest first", 0 },
 	{ "check", ctl_check, "", "verify every ledger invariant (exit 0 only when all hold)", 0 },
 };

@@ -82,6 +82,8 @@ char *ctl_time(int64_t ms, char *buf);
 /* report.c: "YYYY-MM-DD" -> epoch ms of that day's IST midnight; 0 or CTL_ERROR printed. */
 int ctl_parse_day(struct ctl *c, const char *text, int64_t *start_ms);
 #define CTL_DAY_MS 86400000LL
+/* settle.c: one CSV field, quoted when it holds a comma, quote, line break or edge blank. */
+void ctl_csv_field(FILE *f, const char *v);
 
 /* ---- json.c: JSON text with money written by money_format, never a double ------- */
 #define CTL_JSON_DEPTH 8

@@ -1,7 +1,12 @@
 /* ctl/report.c: the daily report and pruning of old SMS rows. Days are calendar days in
  * Asia/Kolkata (UTC+05:30, no daylight saving), as retailers and settlement count them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl/ctl.h"
 
@@ -117,41 +122,174 @@ ctl_report_daily(struct ctl *c, int argc, char **argv)
 struct ctl_pruning {
 	int64_t before_ms;
 	const char *date;
-	int64_t n_in, n_out;
+	const char *path;              /* the archive */
+	int fd, created;               /* created: by this run (its directory is synced too) */
+	off_t base;                    /* the archive's size before this run */
+	FILE *f;                       /* during an attempt */
+	const char *table;             /* the section being written */
+	int64_t a_in, a_out;           /* rows archived */
+	int64_t n_in, n_out;           /* rows deleted */
 };
 
-/* The deletes and their audit row together. */
+/* One archive row; a section header (table,<columns>) before each table's first row.
+ * SQL NULL is an empty field, an empty string "". */
+static int
+ctl_prune_row_cb(void *arg, const char *table, int ncol, const char *const *names,
+    const char *const *values)
+{
+	struct ctl_pruning *p = arg;
+	int i;
+
+	if (p->table == NULL || strcmp(p->table, table) != 0) {
+		p->table = table;
+		fputs("table", p->f);
+		for (i = 0; i < ncol; i++) {
+			fputc(',', p->f);
+			ctl_csv_field(p->f, names[i]);
+		}
+		fputc('\n', p->f);
+	}
+	fputs(table, p->f);
+	for (i = 0; i < ncol; i++) {
+		fputc(',', p->f);
+		if (values[i] == NULL)
+			continue;
+		if (values[i][0] == '\0')
+			fputs("\"\"", p->f);
+		else
+			ctl_csv_field(p->f, values[i]);
+	}
+	fputc('\n', p->f);
+	if (strcmp(table, "sms_in") == 0)
+		p->a_in++;
+	else
+		p->a_out++;
+	return ferror(p->f) ? 1 : 0;
+}
+
+/* Writes the rows about to go to the archive and syncs it: 0 or CTL_ERROR printed.
+ * A retried attempt first cuts the archive back to where this run started. */
+static int
+ctl_prune_archive(struct ctl *c, struct ctl_pruning *p)
+{
+	int fd, rc, err = 0;
+
+	p->a_in = p->a_out = 0;
+	p->table = NULL;
+	if (ftruncate(p->fd, p->base) != 0)
+		return ctl_error(c, "%s: %s", p->path, strerror(errno));
+	if ((fd = dup(p->fd)) < 0 || (p->f = fdopen(fd, "a")) == NULL) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		return ctl_error(c, "%s: %s", p->path, strerror(err));
+	}
+	rc = db_sms_prune_each(c->db, p->before_ms, ctl_prune_row_cb, p);
+	errno = 0;
+	if (fflush(p->f) != 0 || ferror(p->f) || fsync(fileno(p->f)) != 0)
+		err = errno != 0 ? errno : EIO;
+	if (fclose(p->f) != 0 && err == 0)
+		err = errno;
+	p->f = NULL;
+	if (rc < 0)
+		return -1;
+	if (rc > 0 && err == 0)
+		err = EIO;
+	if (err == 0 && p->created) {
+		char dir[PATH_MAX];
+		const char *slash = strrchr(p->path, '/');
+		int dfd;
+
+		snprintf(dir, sizeof dir, "%.*s", slash == NULL ? 1 : slash == p->path ? 1 : (int)(slash - p->path),
+		    slash == NULL ? "." : p->path);
+		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0)
+			err = errno;
+		if (dfd >= 0)
+			close(dfd);
+	}
+	if (err != 0)
+		return ctl_error(c, "%s: %s: nothing pruned", p->path, strerror(err));
+	return 0;
+}
+
+/* The archive, then the deletes (the same rows: one write transaction) and their audit
+ * row together. */
 static int
 ctl_prune_tx(struct ctl *c, void *arg)
 {
 	struct ctl_pruning *p = arg;
-	char after[96];
+	char after[96 + PATH_MAX];
+	int rc;
 
+	if ((rc = ctl_prune_archive(c, p)) != 0)
+		return rc;
 	if (db_sms_prune(c->db, p->before_ms, &p->n_in, &p->n_out) != 0)
 		return -1;
-	snprintf(after, sizeof after, "sms_in=%lld sms_out=%lld deleted", (long long)p->n_in,
-	    (long long)p->n_out);
+	if (p->n_in != p->a_in || p->n_out != p->a_out)
+		return ctl_error(c, "prune would delete %lld sms_in and %lld sms_out rows but archived %lld"
+		    " and %lld: nothing pruned", (long long)p->n_in, (long long)p->n_out,
+		    (long long)p->a_in, (long long)p->a_out);
+	snprintf(after, sizeof after, "sms_in=%lld sms_out=%lld deleted archive=%s", (long long)p->n_in,
+	    (long long)p->n_out, p->path);
 	return db_audit_add(c->db, c->actor, "prune", p->date, "", after);
 }
 
-/* Old SMS rows that are done with; the ledger and transactions are never touched. */
+/* Old SMS rows that are done with, archived first; the ledger and transactions are
+ * never touched. SMS texts can hold PINs: the archive is created 0600. */
 enum ctl_retval
 ctl_prune(struct ctl *c, int argc, char **argv)
 {
 	struct ctl_pruning p;
-	struct ctl_opt opts[] = { { "--before", &p.date, NULL }, { NULL, NULL, NULL } };
+	struct ctl_opt opts[] = { { "--before", &p.date, NULL }, { "--archive", &p.path, NULL },
+		{ NULL, NULL, NULL } };
+	char def[PATH_MAX];
+	struct stat sb;
 	int rc;
 
 	memset(&p, 0, sizeof p);
+	p.fd = -1;
 	if ((rc = ctl_args(c, argc, argv, opts, NULL, 0, 0)) != 0)
 		return rc;
 	if (p.date == NULL)
 		return ctl_usage(c, "--before is required");
+	if (p.path != NULL && p.path[0] == '\0')
+		return ctl_usage(c, "--archive needs a file name");
 	if (ctl_parse_day(c, p.date, &p.before_ms) != 0)
 		return CTL_ERROR;
-	if ((rc = ctl_tx(c, ctl_prune_tx, &p)) != CTL_OK)
+	if (p.path == NULL) {
+		const char *db = c->cfg->db_path, *slash = strrchr(db, '/');
+
+		if ((size_t)snprintf(def, sizeof def, "%.*ssms-archive-%s.csv",
+		    slash == NULL ? 0 : (int)(slash - db + 1), db, p.date) >= sizeof def)
+			return ctl_error(c, "%s: path too long for the archive", db);
+		p.path = def;
+	}
+	/* the file first: rows whose archive cannot be written are not deleted */
+	if ((p.fd = open(p.path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0)
+		p.created = 1;
+	else if (errno == EEXIST)
+		p.fd = open(p.path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (p.fd < 0)
+		return ctl_error(c, "%s: %s: nothing pruned", p.path, strerror(errno));
+	if ((rc = fstat(p.fd, &sb)) != 0 || !S_ISREG(sb.st_mode)) {
+		const char *why = rc != 0 ? strerror(errno) : "not a regular file";
+
+		close(p.fd);
+		return ctl_error(c, "%s: %s: nothing pruned", p.path, why);
+	}
+	p.base = sb.st_size;
+	if ((rc = ctl_tx(c, ctl_prune_tx, &p)) != CTL_OK) {
+		/* nothing deleted: the archive does not keep rows still in the database */
+		if (p.created)
+			unlink(p.path);
+		else if (ftruncate(p.fd, p.base) == 0)
+			fsync(p.fd);
+		close(p.fd);
 		return rc;
+	}
+	close(p.fd);
 	printf("pruned %lld sms_in and %lld sms_out rows from before %s\n", (long long)p.n_in,
 	    (long long)p.n_out, p.date);
+	printf("archived to %s\n", p.path);
 	return CTL_OK;
 }

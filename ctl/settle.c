@@ -67,7 +67,7 @@ ctl_settle_tx(struct ctl *c, void *arg)
 }
 
 /* A CSV field, quoted when it holds a comma, quote, line break or edge blank. */
-static void
+void
 ctl_csv_field(FILE *f, const char *v)
 {
 	size_t n = strlen(v);

@@ -383,6 +383,13 @@ int db_complaint_close(struct db *db, int64_t id, const char *note);
  * rows sent or failed; never one of a PENDING transaction, never an inbox row a kept
  * reply points at. Counts into *n_in and *n_out. 0 or -1. */
 int db_sms_prune(struct db *db, int64_t before_ms, int64_t *n_in, int64_t *n_out);
+/* The rows db_sms_prune would delete now, every column, sms_out rows first, then
+ * sms_in, each by id: cb gets the table, the column count, the column names and the
+ * values as text (NULL for SQL NULL; valid during the call) and returns 0 to go on.
+ * Run it in the same transaction as the delete. 0, 1 when cb stopped, or -1. */
+typedef int (*db_sms_row_cb)(void *arg, const char *table, int ncol, const char *const *names,
+    const char *const *values);
+int db_sms_prune_each(struct db *db, int64_t before_ms, db_sms_row_cb cb, void *arg);
 
 /* Transactions created in [from_ms, to_ms): one "total" row, then rows grouped by
  * "state", "operator", "provider" ("-": none yet) and "retailer" (msisdn), in that

@@ -248,16 +248,72 @@ db_complaint_close(struct db *db, int64_t id, const char *note)
 	return db_ops_change(db, st, "complaint close");
 }
 
+/* What prune removes. An inbox row stays while a kept reply points at it (foreign key):
+ * the delete runs after the replies' and asks sms_out as it is then; the select, run
+ * before any delete, asks for the replies that will be kept instead. Same rows. */
+#define DB_SMS_OUT_PRUNABLE \
+	"created_at < ?1 AND state IN ('sent', 'failed')" \
+	" AND (txn_id IS NULL OR txn_id NOT IN (SELECT id FROM txns WHERE state = 'PENDING'))"
+#define DB_SMS_IN_PRUNABLE \
+	"received_at < ?1 AND processed_at IS NOT NULL" \
+	" AND (txn_id IS NULL OR txn_id NOT IN (SELECT id FROM txns WHERE state = 'PENDING'))"
+#define DB_SMS_MAXCOLS 32
+
+/* Steps a SELECT * and hands each row to cb as text. 0, 1 (cb stopped) or -1. */
+static int
+db_sms_rows(struct db *db, sqlite3_stmt *st, const char *table, db_sms_row_cb cb, void *arg)
+{
+	const char *names[DB_SMS_MAXCOLS], *values[DB_SMS_MAXCOLS];
+	int rc, i, n = sqlite3_column_count(st);
+
+	if (n > DB_SMS_MAXCOLS) {
+		sqlite3_reset(st);
+		return db_fail(db, SQLITE_ERROR, "sms archive: too many columns");
+	}
+	for (i = 0; i < n; i++)
+		names[i] = sqlite3_column_name(st, i);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (i = 0; i < n; i++)
+			values[i] = (const char *)sqlite3_column_text(st, i);
+		if (cb(arg, table, n, names, values) != 0) {
+			sqlite3_reset(st);
+			return 1;
+		}
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "sms archive select");
+}
+
+int
+db_sms_prune_each(struct db *db, int64_t before_ms, db_sms_row_cb cb, void *arg)
+{
+	static const char sql_out[] = "SELECT * FROM sms_out WHERE " DB_SMS_OUT_PRUNABLE " ORDER BY id";
+	static const char sql_in[] =
+	    "SELECT * FROM sms_in WHERE " DB_SMS_IN_PRUNABLE
+	    " AND id NOT IN (SELECT sms_in_id FROM sms_out WHERE sms_in_id IS NOT NULL"
+	    "  AND NOT (" DB_SMS_OUT_PRUNABLE "))"
+	    " ORDER BY id";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = db_stmt(db, sql_out)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, before_ms);
+	if ((rc = db_sms_rows(db, st, "sms_out", cb, arg)) != 0)
+		return rc;
+	if ((st = db_stmt(db, sql_in)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, before_ms);
+	return db_sms_rows(db, st, "sms_in", cb, arg);
+}
+
 /* Replies go first: an inbox row stays while a kept reply points at it (foreign key). */
 int
 db_sms_prune(struct db *db, int64_t before_ms, int64_t *n_in, int64_t *n_out)
 {
-	static const char sql_out[] =
-	    "DELETE FROM sms_out WHERE created_at < ?1 AND state IN ('sent', 'failed')"
-	    " AND (txn_id IS NULL OR txn_id NOT IN (SELECT id FROM txns WHERE state = 'PENDING'))";
+	static const char sql_out[] = "DELETE FROM sms_out WHERE " DB_SMS_OUT_PRUNABLE;
 	static const char sql_in[] =
-	    "DELETE FROM sms_in WHERE received_at < ?1 AND processed_at IS NOT NULL"
-	    " AND (txn_id IS NULL OR txn_id NOT IN (SELECT id FROM txns WHERE state = 'PENDING'))"
+	    "DELETE FROM sms_in WHERE " DB_SMS_IN_PRUNABLE
 	    " AND id NOT IN (SELECT sms_in_id FROM sms_out WHERE sms_in_id IS NOT NULL)";
 	sqlite3_stmt *st;
 

@@ -247,15 +247,88 @@ m_before=$(money)
 n_in=$(sql "SELECT count(*) FROM sms_in"); n_out=$(sql "SELECT count(*) FROM sms_out")
 expect "prune before an old date" 0 prune --before 2001-01-01
 check "prune: nothing that old" out_has "^pruned 0 sms_in and 0 sms_out rows"
+check "prune: default archive next to the database" out_has "^archived to $T_DIR/sms-archive-2001-01-01\.csv$"
+check "prune: empty archive created 0600" test "$(stat -c '%a %s' "$T_DIR/sms-archive-2001-01-01.csv")" = "600 0"
 tomorrow=$(TZ=Asia/Kolkata date -d tomorrow +%F)
 sql "UPDATE sms_out SET state = 'queued' WHERE id = (SELECT min(id) FROM sms_out WHERE txn_id IS NULL OR txn_id <> $pending)" 2>/dev/null
+# a text CSV must quote: comma, quote, line break, non-ASCII (and a PIN, hence 0600)
+weird=$'PIN 1234, "quoted"\nline two \u20b9 \u00fc'
+sql "INSERT INTO sms_in (source_addr, source_ton, source_npi, dest_addr, data_coding, text, received_at, processed_at) VALUES ('$A', 1, 1, '5676', 8, '$weird', 1000, 2000)"
+sql "INSERT INTO sms_out (dest_addr, dest_ton, dest_npi, text, state, last_error, created_at) VALUES ('$A', 1, 1, '$weird', 'failed', '', 1000)"
+refuse "prune with the archive in a missing directory: exit 1" 1 prune --before "$tomorrow" --archive "$T_DIR/no-such-dir/a.csv"
+check "prune: unwritable archive named, nothing pruned" err_has "no-such-dir/a\.csv: .*nothing pruned"
+# every SMS row as it is before the prune, to compare the archive with
+snap() {
+	python3 - "$T_DIR/rechargd.db" <<'PY'
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=5)
+out = {}
+for t in ("sms_in", "sms_out"):
+    cur = db.execute("SELECT * FROM " + t)
+    cols = [d[0] for d in cur.description]
+    out[t] = {"cols": cols, "rows": {str(r[0]): ["" if v is None else str(v) for v in r] for r in cur}}
+print(json.dumps(out))
+PY
+}
+snap >"$T_DIR/sms-before.json"
+archive="$T_DIR/sms-archive-$tomorrow.csv"
 expect "prune before tomorrow" 0 prune --before "$tomorrow"
 check "prune: counts printed" out_has "^pruned [1-9][0-9]* sms_in and [1-9][0-9]* sms_out rows from before $tomorrow$"
+check "prune: archive path printed" out_has "^archived to $archive$"
+check "prune: archive is 0600" test "$(stat -c %a "$archive")" = 600
+p_in=$(sed -n 's/^pruned \([0-9]*\) sms_in and \([0-9]*\) sms_out.*/\1/p' "$OUT/stdout")
+p_out=$(sed -n 's/^pruned \([0-9]*\) sms_in and \([0-9]*\) sms_out.*/\2/p' "$OUT/stdout")
+snap >"$T_DIR/sms-after.json"
+# archive_ok FILE N_IN N_OUT: exactly the removed rows, every column as it was
+archive_ok() {
+	python3 - "$1" "$2" "$3" "$T_DIR/sms-before.json" "$T_DIR/sms-after.json" "$weird" <<'PY'
+import csv, json, sys
+path, n_in, n_out, before, after, weird = sys.argv[1:]
+before, after = json.load(open(before)), json.load(open(after))
+rows, header, bad = {"sms_in": [], "sms_out": []}, None, []
+with open(path, newline="", encoding="utf-8") as f:
+    for r in csv.reader(f):
+        if r[0] == "table":
+            header = r
+            continue
+        if header is None or len(r) != len(header) or r[0] not in rows:
+            bad.append("malformed row %r" % r)
+            continue
+        t = r[0]
+        if header[1:] != before[t]["cols"]:
+            bad.append("%s header %r" % (t, header))
+        rows[t].append(r[1:])
+for t, n in (("sms_in", int(n_in)), ("sms_out", int(n_out))):
+    if len(rows[t]) != n:
+        bad.append("%s: %d rows archived, %d pruned" % (t, len(rows[t]), n))
+    ids = [r[0] for r in rows[t]]
+    if len(set(ids)) != len(ids):
+        bad.append("%s: an id twice" % t)
+    for r in rows[t]:
+        if r != before[t]["rows"].get(r[0]):
+            bad.append("%s %s differs: %r" % (t, r[0], r))
+        if r[0] in after[t]["rows"]:
+            bad.append("%s %s archived but still there" % (t, r[0]))
+    gone = set(before[t]["rows"]) - set(after[t]["rows"])
+    if gone != set(ids):
+        bad.append("%s: removed %s, archived %s" % (t, sorted(gone), sorted(ids)))
+    if sum(1 for r in rows[t] if weird in r) != 1:
+        bad.append("%s: the quoted text did not round-trip" % t)
+for b in bad:
+    print("#   " + b)
+sys.exit(1 if bad else 0)
+PY
+}
+check "prune: archive holds exactly the removed rows, every column" archive_ok "$archive" "$p_in" "$p_out"
+check "prune: archive quotes the text" grep -q '^sms_in,.*"PIN 1234, ""quoted""$' "$archive"
 check "prune: the PENDING transaction's SMS rows kept" test "$(sql "SELECT (SELECT count(*) FROM sms_in WHERE txn_id = $pending) || ' ' || (SELECT count(*) > 0 FROM sms_out WHERE txn_id = $pending)")" = "1 1"
 check "prune: queued reply kept" test "$(sql "SELECT count(*) FROM sms_out WHERE state = 'queued'")" -ge 1
 check "prune: fewer rows" test "$(sql "SELECT count(*) FROM sms_in")" -lt "$n_in"
 check "prune: ledger and transactions untouched" test "$m_before" = "$(money)"
 check "prune audited" test "$(sql "SELECT action || ' ' || subject FROM audit ORDER BY id DESC LIMIT 1")" = "prune $tomorrow"
+size=$(stat -c %s "$archive")
+expect "prune again into the same archive" 0 prune --before "$tomorrow" --archive "$archive"
+check "prune again: nothing left, archive unchanged" bash -c "grep -q '^pruned 0 sms_in and 0 sms_out' '$OUT/stdout' && [ \$(stat -c %s '$archive') = $size ]"
 refuse "prune bad date: exit 1" 1 prune --before 2024-13-01
 refuse "prune without --before: exit 2" 2 prune
 rd_stop
