@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl/ctl.h"
 
@@ -90,6 +91,20 @@ struct ctl_settle_out {
 	struct ctl *c;
 };
 
+/* A text a person typed (shop names come by SMS) must not become a formula when the
+ * bank file is opened in a spreadsheet: a leading = + - @ gets a quote mark. */
+static void
+ctl_settle_text_field(FILE *f, const char *v)
+{
+	char buf[128];
+
+	if (strchr("=+-@\t\r", v[0]) != NULL && v[0] != '\0') {
+		snprintf(buf, sizeof buf, "'%s", v);
+		ctl_csv_field(f, buf);
+	} else
+		ctl_csv_field(f, v);
+}
+
 /* One row per paid batch; carried ones are told on stderr. */
 static void
 ctl_settle_row_cb(void *arg, const struct db_settle_batch *b)
@@ -108,7 +123,7 @@ ctl_settle_row_cb(void *arg, const struct db_settle_batch *b)
 	fprintf(o->f, "%lld,", (long long)b->id);
 	ctl_csv_field(o->f, b->msisdn);
 	fputc(',', o->f);
-	ctl_csv_field(o->f, b->name);
+	ctl_settle_text_field(o->f, b->name);
 	fputc(',', o->f);
 	ctl_csv_field(o->f, b->bank_account);
 	fputc(',', o->f);
@@ -141,20 +156,35 @@ ctl_settle(struct ctl *c, int argc, char **argv)
 	/* a day still running would leave its later successes to the next batch */
 	if (clock_now_ms() < s.end_ms)
 		return ctl_error(c, "%s has not ended yet (Asia/Kolkata): settle it from the next day", s.date);
-	/* the file first: a settlement whose CSV cannot be written is not started */
-	if (out != NULL && (o.f = fopen(out, "w")) == NULL)
-		return ctl_error(c, "%s: %s", out, strerror(errno));
+	/* the file first, beside the target: a settlement whose CSV cannot be written is not
+	 * started, and an earlier file of the same name survives until the new one is whole */
+	char tmp[4096];
+	if (out != NULL) {
+		snprintf(tmp, sizeof tmp, "%s.tmp", out);
+		if ((o.f = fopen(tmp, "w")) == NULL)
+			return ctl_error(c, "%s: %s", tmp, strerror(errno));
+	}
 	if ((rc = ctl_tx(c, ctl_settle_tx, &s)) != CTL_OK) {
 		if (out != NULL) {
 			fclose(o.f);
-			remove(out);
+			remove(tmp);
 		}
 		return rc;
 	}
 	fputs("batch,msisdn,shop_name,bank_account,ifsc,count,gross,tds,net\n", o.f);
 	rc = db_settle_each(c->db, s.date, ctl_settle_row_cb, &o);
-	if (out != NULL && fclose(o.f) != 0 && rc == 0)
+	if (fflush(o.f) != 0 || ferror(o.f)) {
+		if (out != NULL) {
+			fclose(o.f);
+			remove(tmp);
+		}
+		return ctl_error(c, "%s: %s (rerun settle --date %s to write it again)", out ? out : "stdout",
+		    strerror(errno), s.date);
+	}
+	if (out != NULL && (fsync(fileno(o.f)) != 0 || fclose(o.f) != 0 || rename(tmp, out) != 0)) {
+		remove(tmp);
 		return ctl_error(c, "%s: %s (rerun settle --date %s to write it again)", out, strerror(errno), s.date);
+	}
 	if (rc != 0)
 		return ctl_db_error(c);
 	fprintf(stderr, "%s: %s %s %s: %lld batches, %lld paid (gross %s, tds %s, net %s), %lld carried forward%s\n",
