@@ -801,6 +801,26 @@ api_recharge(struct api *a, struct api_call *call, struct api_params *p)
 	if (circle[0] != '\0')
 		circle[1] = (char)toupper((unsigned char)circle[1]);
 
+	/* a repeat is a read (on the daemon's one connection it sees the open batch too):
+	 * answered even when new work is pushed back */
+	if (request_id[0] != '\0') {
+		if ((rc = db_txn_by_request(db, r.id, request_id, &t)) < 0) {
+			api_call_error(call, ENGINE_E_BUSY, NULL);
+			return;
+		}
+		if (rc == 1) {
+			/* the first call's transaction as it stands now, nothing held */
+			int status;
+			struct evbuffer *b;
+			if (db_retailer_get(db, r.id, &r) != 1) {
+				api_call_error(call, ENGINE_E_BUSY, NULL);
+				return;
+			}
+			b = api_render_recharge(&t, r.balance, &status);
+			api_call_send(call, status, b, status == 503 ? 1 : 0);
+			return;
+		}
+	}
 	/* back-pressure: the client retries, with its request_id */
 	if (engine_inflight(a->engine) >= a->cfg->max_inflight || batch_join(a->batch) != 0) {
 		api_call_error(call, ENGINE_E_BUSY, NULL);
@@ -810,19 +830,6 @@ api_recharge(struct api *a, struct api_call *call, struct api_params *p)
 	if ((rc = db_retailer_get(db, r.id, &r)) != 1) {
 		api_call_error(call, rc < 0 ? ENGINE_E_BUSY : ENGINE_E_API_KEY, NULL);
 		return;
-	}
-	if (request_id[0] != '\0') {
-		if ((rc = db_txn_by_request(db, r.id, request_id, &t)) < 0) {
-			api_call_error(call, ENGINE_E_BUSY, NULL);
-			return;
-		}
-		if (rc == 1) {
-			/* a repeat: the first call's transaction as it stands now, nothing held */
-			int status;
-			struct evbuffer *b = api_render_recharge(&t, r.balance, &status);
-			api_call_send(call, status, b, status == 503 ? 1 : 0);
-			return;
-		}
 	}
 	if (r.locked || r.blocked || r.disabled) {
 		api_call_error(call, ENGINE_E_LOCKED, NULL);
