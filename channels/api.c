@@ -312,6 +312,7 @@ api_call_write(struct api_call *call)
 		snprintf(retry, sizeof retry, "%d", call->retry_after);
 		evhttp_add_header(out, "Retry-After", retry);
 	}
+	metrics_http_request(call->status);
 	evhttp_send_reply(call->req, call->status, api_reason(call->status), call->body);
 	call->req = NULL;
 	if (call->timer != NULL)

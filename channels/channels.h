@@ -39,6 +39,8 @@ void sms_channel_set_config(struct sms_channel *c, const struct config *cfg);
 int sms_channel_recover(struct sms_channel *c);
 /* Messages accepted but not yet processed or replies not yet handed to the SMSC. */
 int sms_channel_backlog(const struct sms_channel *c);
+/* deliver_sm waiting for their answer (the commit of their batch). */
+int sms_channel_mo_waiting(const struct sms_channel *c);
 
 /* The SPEC section 7 line for a transaction (SUCCESS, FAILED, REVERSED, ERR 2001; or
  * PENDING when pending is set): rechargectl queues it too, for txn resolve and reverse. */

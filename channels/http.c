@@ -336,6 +336,8 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		api_handle(h->api, req, path);
 		return;
 	}
+	if (strcmp(path, "/metrics") == 0 && metrics_serve(req) == 0)
+		return;
 	if (strcmp(path, "/healthz") == 0) {
 		http_healthz(h, req);
 		return;

@@ -172,6 +172,7 @@ sms_submit_cb(void *arg, uint64_t ref, uint32_t status, const char *message_id)
 			(void)db_sms_out_attempt(batch_db(c->batch), id);
 		return;
 	}
+	metrics_inc(status == ESME_ROK ? METRIC_SMS_OUT : METRIC_SMS_OUT_REFUSED);
 	if (status != ESME_ROK)
 		log_warn("outbox %lld refused by the SMSC: %s", (long long)id, smpp_status_name(status));
 	if (c->nanswers == SMS_INFLIGHT_MAX) {

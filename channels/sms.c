@@ -134,6 +134,7 @@ sms_mo_cb(void *arg, const struct smpp_mo *mo, uint64_t ticket)
 		if (sms_store_and_process(c, &m) != 0)
 			return ESME_RX_T_APPN;
 	}
+	metrics_inc(METRIC_SMS_IN);
 	if (c->tickets == NULL)
 		c->tickets = xcalloc(SMS_TICKETS_MAX, sizeof *c->tickets);
 	c->tickets[c->ntickets++] = ticket;
@@ -327,4 +328,10 @@ int
 sms_channel_backlog(const struct sms_channel *c)
 {
 	return c->ntickets + c->ninflight;
+}
+
+int
+sms_channel_mo_waiting(const struct sms_channel *c)
+{
+	return c->ntickets;
 }

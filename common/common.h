@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 /* ---- money (money.c) ------------------------------------------------------
  * Money is int64 paise everywhere inside. Rupee text has at most two decimals and
@@ -180,5 +181,27 @@ void apikey_hash(const char *key, char out[65]);
  * or empty (NULL too) for any address. Fails closed: an unparsable ip, a list longer
  * than APIKEY_ALLOW_MAX, or a list with no valid entry allows nothing. */
 int apikey_ip_allowed(const char *allow_ips, const char *ip);
+
+/* ---- metrics (metrics.c) ----------------------------------------------------
+ * Prometheus text for GET /metrics. Loop thread only; increments never allocate.
+ * Labelled families keep at most 64 label sets each, the rest count as "other".
+ * Labels are statuses, operator codes, provider names, HTTP codes: never keys or PINs. */
+enum metric_counter { METRIC_SMS_IN, METRIC_SMS_OUT, METRIC_SMS_OUT_REFUSED, METRIC_COUNTERS };
+void metrics_inc(enum metric_counter m);
+/* A settled recharge: final state ("SUCCESS", "FAILED"...), operator code, provider name. */
+void metrics_recharge(const char *status, const char *operator_code, const char *provider);
+void metrics_http_request(int code);
+/* One provider HTTP call, elapsed milliseconds. */
+void metrics_provider_latency(int64_t ms);
+/* Gauges are read at scrape time: fn(arg, id). name and help must outlive the registration. */
+typedef int64_t (*metrics_gauge_fn)(void *arg, int id);
+int metrics_gauge_add(const char *name, const char *help, metrics_gauge_fn fn, void *arg, int id);
+void metrics_gauge_clear(void);
+void metrics_reset_for_test(void);
+/* The whole exposition into out. */
+void metrics_write(FILE *out);
+/* Answers GET|HEAD (else 405) with the exposition; always 0. */
+struct evhttp_request;
+int metrics_serve(struct evhttp_request *req);
 
 #endif

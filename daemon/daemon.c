@@ -181,9 +181,24 @@ daemon_recover(struct daemon *d)
 	return batch_commit(d->batch);
 }
 
+/* Gauges for GET /metrics, read at scrape time (the engine changes on a reload). */
+static int64_t
+daemon_gauge_cb(void *arg, int id)
+{
+	struct daemon *d = arg;
+
+	switch (id) {
+	case 0: return d->engine != NULL ? engine_inflight(d->engine) : 0;
+	case 1: return d->sms != NULL ? sms_channel_backlog(d->sms) - sms_channel_mo_waiting(d->sms) : 0;
+	case 2: return d->sms != NULL ? sms_channel_mo_waiting(d->sms) : 0;
+	default: return d->session != NULL && smpp_session_is_bound(d->session);
+	}
+}
+
 static void
 daemon_free(struct daemon *d)
 {
+	metrics_gauge_clear();
 	/* what the last loop turn left open is committed while everyone it calls back
 	 * still exists (a callback may open one more batch: commit that too) */
 	for (int i = 0; d->batch != NULL && i < 8 && batch_is_open(d->batch); i++)
@@ -275,6 +290,12 @@ daemon_main(int argc, char **argv)
 		goto fail;
 	http_channel_set_session(d.http, d.session);
 	http_channel_set_api(d.http, d.api);
+	metrics_gauge_add("rechargd_engine_inflight", "Recharges waiting on a provider.", daemon_gauge_cb, &d, 0);
+	metrics_gauge_add("rechargd_sms_outbox_inflight", "SMS replies submitted, not yet answered by the SMSC.",
+	    daemon_gauge_cb, &d, 1);
+	metrics_gauge_add("rechargd_deliver_sm_waiting", "deliver_sm waiting for their answer (commit).",
+	    daemon_gauge_cb, &d, 2);
+	metrics_gauge_add("rechargd_smpp_bound", "1 when bound to the SMSC.", daemon_gauge_cb, &d, 3);
 
 	d.sig_term = evsignal_new(d.base, SIGTERM, daemon_stop_cb, &d);
 	d.sig_int = evsignal_new(d.base, SIGINT, daemon_stop_cb, &d);

@@ -297,6 +297,7 @@ http_req_finish(struct http_req *r)
 	r->state = HTTP_REQ_DONE;
 	http_req_unlink(r);
 	r->out.elapsed_ms = http_now_ms() - r->started_ms;
+	metrics_provider_latency(r->out.elapsed_ms);
 	if (r->out.body == NULL) {
 		if (r->resp != NULL && r->resp_len > 0) {
 			r->resp[r->resp_len] = '\0';

@@ -119,6 +119,7 @@ engine_settle_apply(struct engine *e, struct engine_flight *f)
 	log_info("%s %s%s%s via %s Rs%s", db_txn_format_id(t.id, id), t.state, f->settle_code ? " " : "",
 	    f->settle_code ? engine_code_message(f->settle_code) : "", provider ? provider : "-",
 	    money_format(t.amount, amt));
+	metrics_recharge(t.state, t.operator_code, provider ? provider : "-");
 	batch_defer(e->batch, engine_settled_cb, f);
 }
 
