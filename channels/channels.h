@@ -52,10 +52,13 @@ int64_t sms_channel_handle(struct sms_channel *c, const struct db_sms_in *m, cha
 
 /* ---- http.c ---------------------------------------------------------------------- */
 struct http_channel;
-/* Listens on [http] listen. NULL with *cause (malloc'd) when it cannot. */
+/* Listens on [http] listen, and with TLS on [http] tls_listen. NULL with *cause (malloc'd) when it cannot. */
 struct http_channel *http_channel_new(struct event_base *base, struct batch *batch,
     struct engine *engine, const struct config *cfg, char **cause);
 void http_channel_free(struct http_channel *h);          /* NULL ok */
+/* [http] tls_listen, tls_cert, tls_key: all three or none; the files readable, the key
+ * that of the certificate. 0, or -1 with *cause (malloc'd) naming the key. */
+int http_tls_check(const struct config *cfg, char **cause);
 void http_channel_set_session(struct http_channel *h, struct smpp_session *s);
 /* Also passes e and cfg on to the API (SIGHUP). */
 void http_channel_set_engine(struct http_channel *h, struct engine *e, const struct config *cfg);

@@ -11,7 +11,12 @@
  * arrive within idle_timeout_s of the connection waiting for it (after the accept, or
  * after the last answer), else the connection is closed. While a request is in our
  * hands (waiting for a commit or a settlement) no deadline runs; evhttp does not read
- * then either. */
+ * then either.
+ *
+ * With [http] tls_listen, tls_cert and tls_key set, a second evhttp serves the same
+ * requests over TLS 1.2+ on tls_listen: its bufferevents are OpenSSL ones (accepting),
+ * made by the same code, so they share the connection count, cap, deadlines and handler.
+ * The certificate and key are loaded once at start-up (SIGHUP does not reload them). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +24,13 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "channels/channels.h"
 
@@ -37,6 +46,7 @@ struct http_conn {
 	struct event *deadline;            /* the next request must have arrived by then */
 	int busy;                          /* a request of it is in our hands */
 	int over_cap;                      /* accepted over max_connections: closed when adopted */
+	int tls;                           /* on the TLS listener: no plain-text refusal */
 	struct http_conn *next;            /* hash chain by evcon */
 };
 
@@ -47,6 +57,8 @@ struct http_channel {
 	const struct config *cfg;
 	struct smpp_session *session;
 	struct evhttp *http;
+	struct evhttp *https;              /* NULL without tls_listen */
+	SSL_CTX *ssl_ctx;
 	struct api *api;
 
 	int nconns;                        /* accepted and not yet closed */
@@ -253,7 +265,8 @@ http_conn_adopt_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		if (c->over_cap) {
-			http_conn_refuse(c->bev);
+			if (!c->tls)
+				http_conn_refuse(c->bev);
 			bufferevent_decref(c->bev);
 			h->nconns--;
 			evhttp_connection_free(c->evcon);
@@ -271,16 +284,13 @@ http_conn_adopt_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* evhttp asks for the bufferevent of a connection it just accepted. */
+/* A connection evhttp just accepted, with the bufferevent made for it: counted, and
+ * adopted at the end of the loop turn. */
 static struct bufferevent *
-http_conn_bev_cb(struct event_base *base, void *arg)
+http_conn_new(struct http_channel *h, struct bufferevent *bev, int tls)
 {
-	struct http_channel *h = arg;
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
 	struct http_conn *c;
 
-	if (bev == NULL)
-		return NULL;                   /* evhttp tries itself; this one is not counted */
 	if (h->nnewborn == h->capnewborn) {
 		int cap = h->capnewborn ? h->capnewborn * 2 : 64;
 		struct http_conn **grown = realloc(h->newborn, (size_t)cap * sizeof *grown);
@@ -292,6 +302,7 @@ http_conn_bev_cb(struct event_base *base, void *arg)
 	c = xcalloc(1, sizeof *c);
 	c->h = h;
 	c->bev = bev;
+	c->tls = tls;
 	bufferevent_incref(bev);
 	c->over_cap = ++h->nconns > h->cfg->max_connections;
 	if (c->over_cap && (h->refused++, clock_now_ms() - h->refused_logged_ms >= 1000)) {
@@ -303,6 +314,37 @@ http_conn_bev_cb(struct event_base *base, void *arg)
 	h->newborn[h->nnewborn++] = c;
 	event_active(h->adopt_ev, 0, 0);
 	return bev;
+}
+
+/* evhttp asks for the bufferevent of a connection it just accepted. */
+static struct bufferevent *
+http_conn_bev_cb(struct event_base *base, void *arg)
+{
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+
+	if (bev == NULL)
+		return NULL;                   /* evhttp tries itself; this one is not counted */
+	return http_conn_new(arg, bev, 0);
+}
+
+/* The same on the TLS listener: the handshake runs under the connection's deadline. */
+static struct bufferevent *
+http_conn_tls_bev_cb(struct event_base *base, void *arg)
+{
+	struct http_channel *h = arg;
+	SSL *ssl = SSL_new(h->ssl_ctx);
+	struct bufferevent *bev;
+
+	if (ssl == NULL)
+		return NULL;                   /* evhttp makes a plain one: the handshake fails */
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return http_conn_new(h, bev, 1);
 }
 
 int
@@ -369,6 +411,117 @@ http_split_listen(const char *listen, char *host, size_t cap, int *port)
 	return 0;
 }
 
+/* The first OpenSSL error, for messages. */
+static const char *
+http_ssl_error(void)
+{
+	unsigned long e = ERR_get_error();
+	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	ERR_clear_error();
+	return r != NULL ? r : "unknown error";
+}
+
+/* The server context of [http] tls_cert and tls_key, TLS 1.2 and later. */
+static SSL_CTX *
+http_tls_context(const struct config *cfg, char **cause)
+{
+	SSL_CTX *ctx;
+	FILE *f;
+	int r;
+
+	*cause = NULL;
+	if ((f = fopen(cfg->tls_cert, "r")) == NULL) {
+		r = asprintf(cause, "%s: key 'tls_cert' in [http]: cannot read %s: %m", cfg->file, cfg->tls_cert);
+		goto fail0;
+	}
+	fclose(f);
+	if ((f = fopen(cfg->tls_key, "r")) == NULL) {
+		r = asprintf(cause, "%s: key 'tls_key' in [http]: cannot read %s: %m", cfg->file, cfg->tls_key);
+		goto fail0;
+	}
+	fclose(f);
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		r = asprintf(cause, "TLS: cannot create the context: %s", http_ssl_error());
+		goto fail;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+		r = asprintf(cause, "%s: key 'tls_cert' in [http]: %s: not a PEM certificate: %s", cfg->file,
+		    cfg->tls_cert, http_ssl_error());
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+		r = asprintf(cause, "%s: key 'tls_key' in [http]: %s: not a PEM private key: %s", cfg->file,
+		    cfg->tls_key, http_ssl_error());
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		r = asprintf(cause, "%s: key 'tls_key' in [http]: %s does not match the certificate of tls_cert: %s",
+		    cfg->file, cfg->tls_key, http_ssl_error());
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+fail0:
+	if (r < 0)
+		*cause = NULL;
+	return NULL;
+}
+
+int
+http_tls_check(const struct config *cfg, char **cause)
+{
+	int set = (cfg->tls_listen[0] != '\0') + (cfg->tls_cert[0] != '\0') + (cfg->tls_key[0] != '\0');
+	char host[128];
+	int port;
+	SSL_CTX *ctx;
+
+	*cause = NULL;
+	if (set == 0)
+		return 0;
+	if (set != 3) {
+		const char *missing = cfg->tls_listen[0] == '\0' ? "tls_listen" :
+		    cfg->tls_cert[0] == '\0' ? "tls_cert" : "tls_key";
+		if (asprintf(cause, "%s: key '%s' in [http]: must be set with the others of tls_listen, "
+		    "tls_cert, tls_key (all three or none)", cfg->file, missing) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	if (http_split_listen(cfg->tls_listen, host, sizeof host, &port) != 0) {
+		if (asprintf(cause, "%s: key 'tls_listen' in [http]: not HOST:PORT", cfg->file) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	if ((ctx = http_tls_context(cfg, cause)) == NULL)
+		return -1;
+	SSL_CTX_free(ctx);
+	return 0;
+}
+
+/* Settings shared by both listeners. */
+static struct evhttp *
+http_evhttp_new(struct http_channel *h, struct bufferevent *(*bevcb)(struct event_base *, void *))
+{
+	struct evhttp *http = evhttp_new(h->base);
+
+	if (http == NULL)
+		fatal("out of memory");
+	evhttp_set_max_body_size(http, h->cfg->max_body);
+	evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
+	evhttp_set_timeout(http, h->cfg->idle_timeout_s);
+	/* every method reaches us, so a wrong one is 405 (evhttp itself would say 501) */
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+	    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(http, http_request_cb, h);
+	evhttp_set_bevcb(http, bevcb, h);
+	return http;
+}
+
 struct http_channel *
 http_channel_new(struct event_base *base, struct batch *batch, struct engine *engine,
     const struct config *cfg, char **cause)
@@ -387,16 +540,7 @@ http_channel_new(struct event_base *base, struct batch *batch, struct engine *en
 		free(h);
 		return NULL;
 	}
-	h->http = evhttp_new(base);
-	evhttp_set_max_body_size(h->http, cfg->max_body);
-	evhttp_set_max_headers_size(h->http, HTTP_MAX_HEADERS);
-	evhttp_set_timeout(h->http, cfg->idle_timeout_s);
-	/* every method reaches us, so a wrong one is 405 (evhttp itself would say 501) */
-	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-	    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_gencb(h->http, http_request_cb, h);
-	evhttp_set_bevcb(h->http, http_conn_bev_cb, h);
+	h->http = http_evhttp_new(h, http_conn_bev_cb);
 	h->adopt_ev = event_new(base, -1, 0, http_conn_adopt_cb, h);
 	event_priority_set(h->adopt_ev, 0);
 	if (evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port) == NULL) {
@@ -408,7 +552,23 @@ http_channel_new(struct event_base *base, struct batch *batch, struct engine *en
 		return NULL;
 	}
 	log_info("http: listening on %s", cfg->http_listen);
+	if (cfg->tls_listen[0] != '\0') {
+		if (http_tls_check(cfg, cause) != 0 || (h->ssl_ctx = http_tls_context(cfg, cause)) == NULL)
+			goto fail;
+		if (http_split_listen(cfg->tls_listen, host, sizeof host, &port) != 0)
+			goto fail;
+		h->https = http_evhttp_new(h, http_conn_tls_bev_cb);
+		if (evhttp_bind_socket_with_handle(h->https, host, (ev_uint16_t)port) == NULL) {
+			if (asprintf(cause, "cannot listen on %s for HTTPS", cfg->tls_listen) < 0)
+				*cause = NULL;
+			goto fail;
+		}
+		log_info("http: listening on %s (TLS)", cfg->tls_listen);
+	}
 	return h;
+fail:
+	http_channel_free(h);
+	return NULL;
 }
 
 void
@@ -424,6 +584,10 @@ http_channel_set_engine(struct http_channel *h, struct engine *e, const struct c
 	h->cfg = cfg;
 	evhttp_set_timeout(h->http, cfg->idle_timeout_s);
 	evhttp_set_max_body_size(h->http, cfg->max_body);
+	if (h->https != NULL) {
+		evhttp_set_timeout(h->https, cfg->idle_timeout_s);
+		evhttp_set_max_body_size(h->https, cfg->max_body);
+	}
 	if (h->api != NULL)
 		api_set_engine(h->api, e, cfg);
 }
@@ -441,11 +605,14 @@ http_channel_free(struct http_channel *h)
 		return;
 	/* closes every connection (http_conn_closed_cb frees ours) */
 	evhttp_free(h->http);
+	if (h->https != NULL)
+		evhttp_free(h->https);
 	for (int i = 0; i < h->nnewborn; i++) {
 		bufferevent_decref(h->newborn[i]->bev);
 		free(h->newborn[i]);
 	}
 	free(h->newborn);
 	event_free(h->adopt_ev);
+	SSL_CTX_free(h->ssl_ctx);
 	free(h);
 }

@@ -319,6 +319,8 @@ config_load(const char *path, char **cause)
 	}
 	config_resolve(path, &cfg->db_path);
 	config_resolve(path, &cfg->pepper_file);
+	config_resolve(path, &cfg->tls_cert);
+	config_resolve(path, &cfg->tls_key);
 	return cfg;
 }
 

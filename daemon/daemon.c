@@ -250,6 +250,12 @@ daemon_main(int argc, char **argv)
 		free(cause);
 		return 2;
 	}
+	if (http_tls_check(d.cfg, &cause) != 0) {
+		fprintf(stderr, "rechargd: %s\n", cause ? cause : "bad TLS settings");
+		free(cause);
+		config_free(d.cfg);
+		return 2;
+	}
 	log_level = d.cfg->log_level + d.verbosity > LOGL_TRACE ? LOGL_TRACE : d.cfg->log_level + d.verbosity;
 	signal(SIGPIPE, SIG_IGN);
 	daemon_raise_nofile();
