@@ -86,6 +86,7 @@ http_reply(struct evhttp_request *req, int code, const char *reason, const char 
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
 	if (out != NULL)
 		evbuffer_add(out, body, strlen(body));
+	metrics_http_request(code);     /* the API counts its own replies in api.c */
 	evhttp_send_reply(req, code, reason, out);
 	if (out != NULL)
 		evbuffer_free(out);
