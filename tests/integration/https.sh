@@ -98,6 +98,10 @@ check "HTTPS still served afterwards" grep -q '"balance":500.00.* 200$' <<<"$out
 out=$(curl -s --max-time 5 -H "X-API-Key: $KA" -w ' %{http_code}' "$U/api/v1/balance")
 check "plain HTTP on listen still served" grep -q '"balance":500.00.* 200$' <<<"$out"
 check "no key in the log" bash -c '! grep -qF "$1" "$2"' _ "$KA" "$T_DIR/rechargd.log"
+out=$(curl -s --max-time 10 "${TLS[@]}" -H "X-API-Key: $KA" -H 'Content-Type: application/json' \
+	-d '{"mobile":"9876543210","operator":"AIRTEL","amount":299,"request_id":"tls-1"}' -w ' %{http_code}' "$S/api/v1/recharge")
+check "the seed recharge over HTTPS: exactly the documented body" grep -Eq \
+	'^\{"status":"success","transaction_id":"TXN[0-9]{9,}","message":"Recharge successful","amount":299\.00,"commission":8\.97,"balance":201\.00\} 200$' <<<"$out"
 rd_stop
 check "SIGTERM: exit $T_RD_RC" test "$T_RD_RC" -eq 0
 check "no sanitizer report" bash -c '! grep -q "Sanitizer\|runtime error" "$1"' _ "$T_DIR/rechargd.log"
