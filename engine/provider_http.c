@@ -306,8 +306,8 @@ ph_template_check(const char *key, const char *t, int json, unsigned allowed, un
 		}
 		if (json && *s == '"')
 			in_string = !in_string;
-		else if (json && in_string && *s == '\\' && s[1] != '\0')
-			s++;
+		else if (json && in_string && *s == '\\' && s[1] != '\0' && s[1] != '$')
+			s++;	/* not past a '$': ph_template_render expands "\${...}" too */
 	}
 	return 0;
 }

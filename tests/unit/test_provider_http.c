@@ -994,6 +994,13 @@ test_config_errors(void **state)
 	    "recharge_body = {\"m\":${mobile}}\n" MIN_OK, "key 'recharge_body': ${mobile} must stand inside quotes");
 	expect_cause("recharge_url = https://x.example/r\nrecharge_method = POST\n"
 	    "recharge_body = {\"m\":\"${mobile}\",}\n" MIN_OK, "key 'recharge_body': not JSON");
+	/* "\${" inside a JSON string is still a variable (the renderer expands it): an
+	 * unclosed one is refused, not rendered past the end (found by fuzz_provider) */
+	expect_cause("recharge_url = https://x.example/r\nrecharge_method = POST\n"
+	    "recharge_body = \"\\${mobile\"\n" MIN_OK, "key 'recharge_body': '${' without");
+	expect_cause("recharge_url = https://x.example/r\nrecharge_method = POST\n"
+	    "recharge_body = {\"m\":\"\\${nope}\"}\n" MIN_OK,
+	    "key 'recharge_body': unknown template variable ${nope}");
 	expect_cause("recharge_url = https://x.example/r?k=${secret}\n" MIN_OK, "key 'secret': required");
 	expect_cause("recharge_url = https://x.example/r\nsuccess_values = ok\nfailure_values = no\n",
 	    "key 'status_field': required");
