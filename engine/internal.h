@@ -150,5 +150,11 @@ struct http_client *provider_http_client(struct event_base *base);
  * included) is shown to cb first, exactly as passed on. NULL: none. */
 void provider_http_set_observer_for_test(void (*cb)(void *arg, const char *provider,
     int64_t txn, const struct provider_answer *a), void *arg);
+/* For the fuzzer (tests/fuzz/fuzz_provider.c): data as a provider's HTTP answer body
+ * (mapped to a provider_answer through a fixed [provider] section, and as a balance),
+ * as a dotted path into it, as a template (checked, then rendered) and as every
+ * template variable's value (URL and JSON escaping). abort()s when an output breaks
+ * its contract. Uses nothing but memory. */
+void provider_http_fuzz_one(const uint8_t *data, size_t len);
 
 #endif

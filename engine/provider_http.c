@@ -1544,3 +1544,162 @@ static const struct provider_ops provider_http_variants[2][2] = {
 	{ PROVIDER_HTTP_OPS(provider_http_status, NULL),
 	  PROVIDER_HTTP_OPS(provider_http_status, provider_http_balance) },
 };
+
+/* ---- for the fuzzer ---------------------------------------------------------------------- */
+
+static void
+ph_fuzz_check_answer(const struct provider_answer *a)
+{
+	if (memchr(a->ref, '\0', sizeof a->ref) == NULL ||
+	    memchr(a->message, '\0', sizeof a->message) == NULL)
+		abort();
+	if (a->result != PROVIDER_SUCCESS && a->result != PROVIDER_FAILED &&
+	    a->result != PROVIDER_PENDING && a->result != PROVIDER_REVERSED &&
+	    a->result != PROVIDER_UNKNOWN && a->result != PROVIDER_DOWN)
+		abort();
+	for (const char *s = a->message; *s != '\0'; s++)
+		if (*s < 0x20 || *s >= 0x7f)
+			abort();
+	for (const char *s = a->ref; *s != '\0'; s++)
+		if (*s < 0x20 || *s >= 0x7f)
+			abort();
+}
+
+/* Every rendered value must be URL-safe (URL) or keep the JSON valid (JSON). */
+static void
+ph_fuzz_render(const char *t, enum ph_escape esc, const char *const vals[PH_NVARS], int must_parse)
+{
+	struct ph_buf b = { malloc(PH_BODY_MAX), 0, PH_BODY_MAX, 0 };
+	int r;
+
+	if (b.p == NULL)
+		abort();
+	b.p[0] = '\0';
+	r = ph_template_render(&b, t, esc, vals);
+	if (b.len >= b.cap || b.p[b.len] != '\0' || strlen(b.p) != b.len)
+		abort();
+	if (r == 0 && must_parse) {
+		json_t *j = json_loadb(b.p, b.len, JSON_DECODE_ANY, NULL);
+		if (j == NULL)
+			abort();
+		json_decref(j);
+	}
+	free(b.p);
+}
+
+void
+provider_http_fuzz_one(const uint8_t *data, size_t len)
+{
+	static struct provider_http *ph;
+	static const char url_t[] = "https://p.example/rc?m=${mobile}&op=${op}&o=${operator}"
+	    "&a=${amount}&p=${amount_paise}&c=${circle}&id=${txn_id}&k=${secret}";
+	static const char json_t_[] = "{\"m\":\"${mobile}\",\"op\":\"${op}\",\"a\":\"${amount}\","
+	    "\"c\":\"${circle} and ${operator}\",\"id\":[\"${txn_id}\"],\"k\":\"${secret}\"}";
+	struct http_response r;
+	struct provider_answer a;
+	const char *vals[PH_NVARS];
+	char *s, *cause = NULL, path[PH_FIELD_MAX];
+	unsigned used = 0;
+	json_t *root;
+	int64_t paise;
+
+	if (ph == NULL) {
+		static const char *const kv[][2] = {
+			{ "recharge_url", url_t },
+			{ "recharge_method", "POST" },
+			{ "recharge_body", json_t_ },
+			{ "status_url", "https://p.example/st?id=${txn_id}&k=${secret}" },
+			{ "balance_url", "https://p.example/bal?k=${secret}" },
+			{ "secret", "s3cr&t" },
+			{ "opcodes", "AIRTEL:AT,JIO:RJ" },
+			{ "status_field", "data.status" },
+			{ "ref_field", "data.txn.0.ref" },
+			{ "message_field", "msg" },
+			{ "balance_field", "wallet.balance" },
+			{ "success_values", "SUCCESS, 1, true" },
+			{ "pending_values", "PENDING,0" },
+			{ "failure_values", "FAILED,2,false" },
+			{ "reversed_values", "REFUND" },
+			{ "down_statuses", "503,429" },
+		};
+		static struct config_provider cfg;
+		cfg.name = "fuzz";
+		cfg.type = "http-json";
+		for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+			cfg.kv[cfg.nkv].key = (char *)kv[i][0];
+			cfg.kv[cfg.nkv++].value = (char *)kv[i][1];
+		}
+		ph = xcalloc(1, sizeof *ph);
+		ph->refs = 1;
+		strlcpy_safe(ph->name, "fuzz", sizeof ph->name);
+		if (provider_http_parse(ph, &cfg, &cause) != 0) {
+			fprintf(stderr, "provider_http_fuzz_one: the fixed section: %s\n", cause);
+			abort();
+		}
+	}
+
+	/* a heap copy of exactly the bytes plus the NUL the client adds */
+	s = malloc(len + 1);
+	if (s == NULL)
+		abort();
+	memcpy(s, data, len);
+	s[len] = '\0';
+
+	/* 1: the body as an answer, under a 2xx, a down status and another status */
+	memset(&r, 0, sizeof r);
+	r.result = HTTP_RESULT_OK;
+	r.body = s;
+	r.body_len = len;
+	r.status = len > 0 && (data[0] & 3) == 1 ? 503 : len > 0 && (data[0] & 3) == 2 ? 500 : 200;
+	provider_http_answer_from(ph, &r, &a);
+	ph_fuzz_check_answer(&a);
+	if (r.status == 503 && a.result != PROVIDER_DOWN)
+		abort();
+	if (r.status != 200 && a.result != PROVIDER_DOWN && a.result != PROVIDER_UNKNOWN)
+		abort();
+
+	/* 2: the body as JSON: the balance, and its own first line as a dotted path */
+	if ((root = provider_http_json_load(s, len)) != NULL) {
+		const char *bal = provider_http_json_text(root, ph->balance_field);
+		if (provider_http_balance_parse(bal, &paise) == 0 &&
+		    (paise > MONEY_MAX_PAISE || paise < -MONEY_MAX_PAISE))
+			abort();
+		strlcpy_safe(path, s, sizeof path);
+		path[strcspn(path, "\n")] = '\0';
+		(void)provider_http_json_text(root, path);
+		json_decref(root);
+	}
+	(void)provider_http_balance_parse(s, &paise);
+
+	/* 3: the bytes as a template, checked as the config is, then rendered */
+	vals[PH_MOBILE] = "9876543210"; vals[PH_OP] = "AT"; vals[PH_OPERATOR] = "AIRTEL";
+	vals[PH_AMOUNT] = "299"; vals[PH_AMOUNT_PAISE] = "29900"; vals[PH_CIRCLE] = "DL";
+	vals[PH_TXN_ID] = "TXN000000001"; vals[PH_SECRET] = "s\"3&c\\r";
+	if (ph_template_check("fuzz", s, 0, PH_VARS_ALL, &used, &cause) == 0)
+		ph_fuzz_render(s, PH_ESC_URL, vals, 0);
+	free(cause);
+	cause = NULL;
+	if (ph_template_check("fuzz", s, 1, PH_VARS_ALL, &used, &cause) == 0)
+		ph_fuzz_render(s, PH_ESC_JSON, vals, 0);
+	free(cause);
+	cause = NULL;
+
+	/* 4: the bytes as every variable's value: escaped, the URL stays URL-safe and the
+	 * JSON body stays JSON */
+	for (int v = 0; v < PH_NVARS; v++)
+		vals[v] = s;
+	{
+		struct ph_buf b = { malloc(PH_URL_MAX), 0, PH_URL_MAX, 0 };
+		if (b.p == NULL)
+			abort();
+		b.p[0] = '\0';
+		ph_escape_url(&b, s);
+		for (size_t i = 0; i < b.len; i++)
+			if (!isalnum((unsigned char)b.p[i]) && strchr("-._~%", b.p[i]) == NULL)
+				abort();
+		free(b.p);
+	}
+	ph_fuzz_render(url_t, PH_ESC_URL, vals, 0);
+	ph_fuzz_render(json_t_, PH_ESC_JSON, vals, 1);
+	free(s);
+}
