@@ -70,7 +70,8 @@ struct engine_hooks {
  * copied. Returns NULL with *cause on a bad provider section. */
 struct engine *engine_new(struct event_base *base, struct batch *batch, const struct config *cfg,
     const uint8_t pepper[PEPPER_LEN], const struct engine_hooks *hooks, char **cause);
-void engine_free(struct engine *e);        /* NULL ok */
+/* NULL ok. Commit the batch first: its deferred callbacks point into the engine. */
+void engine_free(struct engine *e);
 /* SIGHUP: new providers and limits; recharges in flight keep their provider. 0 or -1. */
 int engine_reload(struct engine *e, const struct config *cfg, char **cause);
 /* Start-up: resumes every PENDING transaction (see docs/design.md). Inside a batch. */

@@ -82,6 +82,7 @@ teardown(void **state)
 	struct fixture *fx = *state;
 	char cmd[128];
 
+	batch_commit(fx->batch);       /* its deferred callbacks point into the engine */
 	engine_free(fx->engine);
 	batch_free(fx->batch);
 	db_close(fx->db);

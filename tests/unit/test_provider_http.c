@@ -221,6 +221,7 @@ fx_close(struct fixture *fx)
 	char cmd[128];
 
 	provider_http_set_observer_for_test(NULL, NULL);
+	batch_commit(fx->batch);       /* its deferred callbacks point into the engine */
 	engine_free(fx->engine);
 	assert_null(provider_http_client(fx->base));   /* the last provider took it along */
 	batch_free(fx->batch);
