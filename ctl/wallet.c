@@ -12,6 +12,7 @@ struct ctl_wallet_crediting {
 	char msisdn[MSISDN_BUFSZ];
 	int64_t amount;
 	const char *note;
+	int debit;                     /* 0: funding -> wallet; 1: wallet -> funding */
 	int64_t before, after;
 };
 
@@ -28,9 +29,10 @@ ctl_wallet_note(struct ctl *c, const char *note, const char **out)
 	return 0;
 }
 
-/* Posting, new balance and audit row in one transaction. */
+/* Posting, new balance and audit row in one transaction; a debit's posting refuses an
+ * overdraw. */
 static int
-ctl_wallet_credit_tx(struct ctl *c, void *arg)
+ctl_wallet_move_tx(struct ctl *c, void *arg)
 {
 	struct ctl_wallet_crediting *w = arg;
 	struct db_retailer r;
@@ -44,73 +46,17 @@ ctl_wallet_credit_tx(struct ctl *c, void *arg)
 		return -1;
 	}
 	w->before = r.balance;
-	lines[0].account = DB_ACCOUNT_FUNDING;
+	/* a credit moves money from funding into the wallet, a debit back */
+	lines[0].account = w->debit ? r.wallet_account : DB_ACCOUNT_FUNDING;
 	lines[0].amount = -w->amount;
-	lines[1].account = r.wallet_account;
+	lines[1].account = w->debit ? DB_ACCOUNT_FUNDING : r.wallet_account;
 	lines[1].amount = w->amount;
-	switch (db_posting_add(c->db, "credit", 0, c->actor, w->note, lines, 2)) {
+	switch (db_posting_add(c->db, w->debit ? "debit" : "credit", 0, c->actor, w->note, lines, 2)) {
 	case 1:
 		break;
 	case 0:        /* only an overdraw refuses, and a credit cannot overdraw */
-		return ctl_error(c, "the ledger refused the credit");
-	default:
-		return -1;
-	}
-	if (db_account_balance(c->db, r.wallet_account, &w->after) != 1)
-		return -1;
-	snprintf(before, sizeof before, "balance=%s", money_format(w->before, buf));
-	snprintf(after, sizeof after, "balance=%s", money_format(w->after, buf));
-	return db_audit_add(c->db, c->actor, "wallet.credit", w->msisdn, before, after);
-}
-
-/* Cash received offline becomes wallet balance only through a posting. */
-enum ctl_retval
-ctl_wallet_credit(struct ctl *c, int argc, char **argv)
-{
-	const char *note = NULL;
-	struct ctl_opt opts[] = { { "--note", &note, NULL }, { NULL, NULL, NULL } };
-	struct ctl_wallet_crediting w;
-	char *pos[2], amt[MONEY_BUFSZ], bal[MONEY_BUFSZ];
-	int rc;
-
-	if ((rc = ctl_args(c, argc, argv, opts, pos, 2, 2)) != 0)
-		return rc;
-	memset(&w, 0, sizeof w);
-	if (ctl_parse_msisdn(c, pos[0], w.msisdn) != 0 || ctl_parse_amount(c, pos[1], &w.amount) != 0)
-		return CTL_ERROR;
-	if (ctl_wallet_note(c, note, &w.note) != 0)
-		return CTL_ERROR;
-	if ((rc = ctl_tx(c, ctl_wallet_credit_tx, &w)) != CTL_OK)
-		return rc;
-	printf("credited %s to %s; balance %s\n", money_format(w.amount, amt), w.msisdn,
-	    money_format(w.after, bal));
-	return CTL_OK;
-}
-
-/* Posting, new balance and audit row in one transaction; the posting refuses an overdraw. */
-static int
-ctl_wallet_debit_tx(struct ctl *c, void *arg)
-{
-	struct ctl_wallet_crediting *w = arg;
-	struct db_retailer r;
-	struct db_line lines[2];
-	char before[48], after[48], buf[MONEY_BUFSZ];
-
-	switch (db_retailer_find(c->db, w->msisdn, &r)) {
-	case 0:
-		return ctl_error(c, "retailer %s not found", w->msisdn);
-	case -1:
-		return -1;
-	}
-	w->before = r.balance;
-	lines[0].account = r.wallet_account;
-	lines[0].amount = -w->amount;
-	lines[1].account = DB_ACCOUNT_FUNDING;
-	lines[1].amount = w->amount;
-	switch (db_posting_add(c->db, "debit", 0, c->actor, w->note, lines, 2)) {
-	case 1:
-		break;
-	case 0:
+		if (!w->debit)
+			return ctl_error(c, "the ledger refused the credit");
 		return ctl_error(c, "insufficient balance: %s has %s", w->msisdn,
 		    money_format(r.balance, buf));
 	default:
@@ -120,12 +66,13 @@ ctl_wallet_debit_tx(struct ctl *c, void *arg)
 		return -1;
 	snprintf(before, sizeof before, "balance=%s", money_format(w->before, buf));
 	snprintf(after, sizeof after, "balance=%s", money_format(w->after, buf));
-	return db_audit_add(c->db, c->actor, "wallet.debit", w->msisdn, before, after);
+	return db_audit_add(c->db, c->actor, w->debit ? "wallet.debit" : "wallet.credit", w->msisdn,
+	    before, after);
 }
 
-/* Takes money back out of a wallet; never below zero. */
-enum ctl_retval
-ctl_wallet_debit(struct ctl *c, int argc, char **argv)
+/* wallet credit and wallet debit: MSISDN AMOUNT [--note T]. */
+static enum ctl_retval
+ctl_wallet_move(struct ctl *c, int argc, char **argv, int debit)
 {
 	const char *note = NULL;
 	struct ctl_opt opts[] = { { "--note", &note, NULL }, { NULL, NULL, NULL } };
@@ -136,14 +83,29 @@ ctl_wallet_debit(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_args(c, argc, argv, opts, pos, 2, 2)) != 0)
 		return rc;
 	memset(&w, 0, sizeof w);
+	w.debit = debit;
 	if (ctl_parse_msisdn(c, pos[0], w.msisdn) != 0 || ctl_parse_amount(c, pos[1], &w.amount) != 0 ||
 	    ctl_wallet_note(c, note, &w.note) != 0)
 		return CTL_ERROR;
-	if ((rc = ctl_tx(c, ctl_wallet_debit_tx, &w)) != CTL_OK)
+	if ((rc = ctl_tx(c, ctl_wallet_move_tx, &w)) != CTL_OK)
 		return rc;
-	printf("debited %s from %s; balance %s\n", money_format(w.amount, amt), w.msisdn,
-	    money_format(w.after, bal));
+	printf("%s %s %s %s; balance %s\n", debit ? "debited" : "credited", money_format(w.amount, amt),
+	    debit ? "from" : "to", w.msisdn, money_format(w.after, bal));
 	return CTL_OK;
+}
+
+/* Cash received offline becomes wallet balance only through a posting. */
+enum ctl_retval
+ctl_wallet_credit(struct ctl *c, int argc, char **argv)
+{
+	return ctl_wallet_move(c, argc, argv, 0);
+}
+
+/* Takes money back out of a wallet; never below zero. */
+enum ctl_retval
+ctl_wallet_debit(struct ctl *c, int argc, char **argv)
+{
+	return ctl_wallet_move(c, argc, argv, 1);
 }
 
 struct ctl_wallet_history {
