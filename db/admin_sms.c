@@ -4,7 +4,6 @@
 
 #include "db/internal.h"
 
-/* Counted and locked in one statement, so two wrong PINs in one batch count twice. */
 int
 db_admin_pin_failed(struct db *db, int64_t id, int limit)
 {
@@ -12,20 +11,8 @@ db_admin_pin_failed(struct db *db, int64_t id, int limit)
 	    "UPDATE admins SET pin_failures = pin_failures + 1,"
 	    " locked = CASE WHEN pin_failures + 1 >= ?2 THEN 1 ELSE locked END"
 	    " WHERE id = ?1 RETURNING pin_failures";
-	sqlite3_stmt *st = db_stmt(db, sql);
-	int rc, n = -1;
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, limit);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return db_fail(db, rc, "admin pin failed");
-	return n;
+	return db_pin_failure_count(db, sql, id, limit, "admin pin failed");
 }
 
 int

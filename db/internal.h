@@ -31,5 +31,7 @@ int db_exec_stmt(struct db *db, sqlite3_stmt *st, const char *what);
 /* Copies column i as text into buf. */
 void db_col_text(sqlite3_stmt *st, int i, char *buf, size_t cap);
 int db_migrate(struct db *db, char **cause);
+/* party.c: runs a PIN-failure statement (?1 id, ?2 limit, RETURNING pin_failures). */
+int db_pin_failure_count(struct db *db, const char *sql, int64_t id, int limit, const char *what);
 
 #endif

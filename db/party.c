@@ -153,13 +153,11 @@ db_retailer_set_pin(struct db *db, int64_t id, const char *pin_hash)
 	return db_exec_stmt(db, st, "retailer set pin");
 }
 
+/* Runs an "add one failure, lock at the limit, RETURNING pin_failures" statement: the
+ * count and the lock change in one statement, so two wrong PINs in one batch count twice. */
 int
-db_retailer_pin_failed(struct db *db, int64_t id, int limit)
+db_pin_failure_count(struct db *db, const char *sql, int64_t id, int limit, const char *what)
 {
-	static const char sql[] =
-	    "UPDATE retailers SET pin_failures = pin_failures + 1,"
-	    " locked = CASE WHEN pin_failures + 1 >= ?2 THEN 1 ELSE locked END"
-	    " WHERE id = ?1 RETURNING pin_failures";
 	sqlite3_stmt *st = db_stmt(db, sql);
 	int rc, n = -1;
 
@@ -172,8 +170,19 @@ db_retailer_pin_failed(struct db *db, int64_t id, int limit)
 		n = sqlite3_column_int(st, 0);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
-		return db_fail(db, rc, "pin failed");
+		return db_fail(db, rc, what);
 	return n;
+}
+
+int
+db_retailer_pin_failed(struct db *db, int64_t id, int limit)
+{
+	static const char sql[] =
+	    "UPDATE retailers SET pin_failures = pin_failures + 1,"
+	    " locked = CASE WHEN pin_failures + 1 >= ?2 THEN 1 ELSE locked END"
+	    " WHERE id = ?1 RETURNING pin_failures";
+
+	return db_pin_failure_count(db, sql, id, limit, "pin failed");
 }
 
 int
