@@ -50,10 +50,13 @@
 
 /* ---- names ------------------------------------------------------------------ */
 
-static const struct {
-	uint32_t status;
+/* A number with its name: statuses and command ids share one lookup. */
+struct smpp_name {
+	uint32_t code;
 	const char *name;
-} smpp_status_names[] = {
+};
+
+static const struct smpp_name smpp_status_names[] = {
 	{ 0x00000000, "ESME_ROK" },
 	{ 0x00000001, "ESME_RINVMSGLEN" },
 	{ 0x00000002, "ESME_RINVCMDLEN" },
@@ -104,10 +107,7 @@ static const struct {
 	{ 0x000000FF, "ESME_RUNKNOWNERR" },
 };
 
-static const struct {
-	uint32_t id;
-	const char *name;
-} smpp_command_names[] = {
+static const struct smpp_name smpp_command_names[] = {
 	{ 0x80000000, "generic_nack" },
 	{ 0x00000001, "bind_receiver" },
 	{ 0x80000001, "bind_receiver_resp" },
@@ -139,34 +139,32 @@ static const struct {
 
 #define nitems(a) (sizeof (a) / sizeof (a)[0])
 
-/* Names for logs; an unknown status shows as hex so vendor codes stay readable. */
+/* The name of code in table, or its hex in buf so vendor codes stay readable. */
+static const char *
+smpp_name_find(const struct smpp_name *table, size_t n, uint32_t code, char *buf, size_t cap)
+{
+	for (size_t i = 0; i < n; i++)
+		if (table[i].code == code)
+			return table[i].name;
+	snprintf(buf, cap, "0x%08X", code);
+	return buf;
+}
+
+/* Names for logs. */
 const char *
 smpp_status_name(uint32_t status)
 {
 	static char buf[16];
-	size_t i;
 
-	for (i = 0; i < nitems(smpp_status_names); i++) {
-		if (smpp_status_names[i].status == status)
-			return smpp_status_names[i].name;
-	}
-	snprintf(buf, sizeof buf, "0x%08X", status);
-	return buf;
+	return smpp_name_find(smpp_status_names, nitems(smpp_status_names), status, buf, sizeof buf);
 }
 
-/* Same for command ids. */
 const char *
 smpp_command_name(uint32_t command_id)
 {
 	static char buf[16];
-	size_t i;
 
-	for (i = 0; i < nitems(smpp_command_names); i++) {
-		if (smpp_command_names[i].id == command_id)
-			return smpp_command_names[i].name;
-	}
-	snprintf(buf, sizeof buf, "0x%08X", command_id);
-	return buf;
+	return smpp_name_find(smpp_command_names, nitems(smpp_command_names), command_id, buf, sizeof buf);
 }
 
 /* ---- framing -------------------------------------------------------------------- */
