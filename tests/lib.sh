@@ -42,7 +42,7 @@ source_addr = 5555
 enquire_link_s = 5
 dead_link_s = 15
 reconnect_max_s = 2
-window = 50
+window = ${T_WINDOW:-50}
 submit_tps = 100000
 ${T_SMPP_CONFIG:-}
 [http]
