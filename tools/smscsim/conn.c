@@ -397,6 +397,10 @@ smscsim_conn_submit(struct smscsim_conn *c, const struct smpp_pdu *p, const uint
 		    p->h.sequence);
 		return;
 	}
+	if (sim->load != NULL) {
+		smscsim_load_mt(sim->load, c, p);
+		return;
+	}
 	if (sim->drop_mt_left > 0 && --sim->drop_mt_left == 0)
 		drop = sim->drop_mt_mode;
 	switch (drop) {
@@ -470,7 +474,10 @@ smscsim_conn_handle(struct smscsim_conn *c, const uint8_t *buf, uint32_t len)
 		switch (cmd) {
 		case SMPP_DELIVER_SM | SMPP_RESP_BIT:
 		case SMPP_GENERIC_NACK:
-			smscsim_mo_resp(c->sim, c, seq, p.h.status);
+			if (c->sim->load != NULL)
+				smscsim_load_mo_resp(c->sim->load, seq, p.h.status);
+			else
+				smscsim_mo_resp(c->sim, c, seq, p.h.status);
 			break;
 		case SMPP_UNBIND | SMPP_RESP_BIT:
 			if (seq == c->unbind_seq) {
@@ -528,7 +535,8 @@ smscsim_conn_read_cb(struct bufferevent *bev, void *arg)
 
 		if (c->closing)
 			break;      /* left unread: counted at the close */
-		if (evbuffer_get_length(out) > SMSCSIM_OUT_MAX) {
+		/* load mode: our output is the MOs themselves; the answers must still be read */
+		if (evbuffer_get_length(out) > SMSCSIM_OUT_MAX && c->sim->load == NULL) {
 			bufferevent_disable(bev, EV_READ);
 			c->read_paused = 1;
 			break;

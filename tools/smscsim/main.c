@@ -1,5 +1,6 @@
 /* tools/smscsim/main.c: options and the loop; everything else is in the other files so
  * tests can link it. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,8 +19,58 @@ smscsim_usage(FILE *f)
 	    "usage: smscsim --listen HOST:PORT [--system-id ID --password PW] [--shortcode 5555]\n"
 	    "               (--console --from MSISDN | --script FILE|-) [--log FILE]\n"
 	    "               [--no-redeliver] [--no-dlr] [--enquire-link SECONDS] [-v]\n"
-	    "An SMPP 3.4 SMSC for rechargd: the demo's phone console, or a script of\n"
-	    "commands for tests (see docs/smscsim.md). Port 0 picks a free port (printed).\n");
+	    "       smscsim --listen HOST:PORT [--system-id ID --password PW] --load --count N\n"
+	    "               --senders FIRST:K [--rate R | --window W] [--text TEMPLATE]\n"
+	    "               [--reply-timeout S] [--progress]\n"
+	    "An SMPP 3.4 SMSC for rechargd: the demo's phone console, a script of commands\n"
+	    "for tests, or a load generator for benchmarks (see docs/smscsim.md). Port 0\n"
+	    "picks a free port (printed).\n");
+}
+
+/* Option numbers: a whole decimal number, else *bad is set. */
+static long
+smscsim_parse_long(const char *s, int *bad)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0')
+		*bad = 1;
+	return v;
+}
+
+static double
+smscsim_parse_double(const char *s, int *bad)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0')
+		*bad = 1;
+	return v;
+}
+
+/* --senders FIRST:K */
+static void
+smscsim_parse_senders(const char *s, struct smscsim_load_options *o, int *bad)
+{
+	char *end;
+	unsigned long long first;
+	long k;
+
+	errno = 0;
+	first = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != ':') {
+		*bad = 1;
+		return;
+	}
+	k = smscsim_parse_long(end + 1, bad);
+	o->first = first;
+	o->senders = k > 0 && k <= (long)SMSCSIM_LOAD_MAX_SENDERS ? (uint32_t)k : 0;
 }
 
 /* SIGINT/SIGTERM: a person leaving the console, or a test harness giving up. */
@@ -28,7 +79,10 @@ smscsim_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct smscsim *sim = arg;
 
-	if (sim->mode == SMSCSIM_MODE_SCRIPT) {
+	if (sim->mode == SMSCSIM_MODE_LOAD && sim->load != NULL) {
+		smscsim_load_abort(sim->load);
+		smscsim_stop(sim, 1);
+	} else if (sim->mode == SMSCSIM_MODE_SCRIPT) {
 		printf("FAIL interrupted by signal %d\n", (int)sig);
 		smscsim_stop(sim, 1);
 	} else
@@ -52,9 +106,20 @@ main(int argc, char **argv)
 		{ "enquire-link", required_argument, NULL, 'e' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "load", no_argument, NULL, 'M' },
+		{ "count", required_argument, NULL, 'N' },
+		{ "senders", required_argument, NULL, 'K' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "text", required_argument, NULL, 't' },
+		{ "reply-timeout", required_argument, NULL, 'T' },
+		{ "progress", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct smscsim_options opt;
+	struct smscsim_load_options lopt;
+	int load = 0, bad_num = 0;
+	const char *lcause = NULL;
 	struct event_base *base;
 	struct event *sigint_ev, *sigterm_ev;
 	struct smscsim *sim;
@@ -62,6 +127,10 @@ main(int argc, char **argv)
 	int ch, code;
 
 	memset(&opt, 0, sizeof opt);
+	memset(&lopt, 0, sizeof lopt);
+	lopt.window = 1000;
+	lopt.text = "RC 97%08d AIRTEL 10";
+	lopt.reply_timeout_s = 30;
 	opt.listen = "127.0.0.1:2775";
 	opt.shortcode = "5555";
 	opt.redeliver = 1;
@@ -87,12 +156,25 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'v': opt.verbose++; break;
+		case 'M': load = 1; break;
+		case 'N': lopt.count = smscsim_parse_long(optarg, &bad_num); break;
+		case 'K': smscsim_parse_senders(optarg, &lopt, &bad_num); break;
+		case 'r': lopt.rate = smscsim_parse_double(optarg, &bad_num); break;
+		case 'w': lopt.window = (int)smscsim_parse_long(optarg, &bad_num); break;
+		case 't': lopt.text = optarg; break;
+		case 'T': lopt.reply_timeout_s = smscsim_parse_double(optarg, &bad_num); break;
+		case 'P': lopt.progress = 1; break;
 		case 'h': smscsim_usage(stdout); return 0;
 		default: smscsim_usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || opt.console == (opt.script != NULL)) {
-		fprintf(stderr, "smscsim: give exactly one of --console and --script\n");
+	if (bad_num) {
+		fprintf(stderr, "smscsim: --count, --senders, --rate, --window and --reply-timeout "
+		    "want numbers\n");
+		return 2;
+	}
+	if (optind != argc || opt.console + (opt.script != NULL) + load != 1) {
+		fprintf(stderr, "smscsim: give exactly one of --console, --script and --load\n");
 		smscsim_usage(stderr);
 		return 2;
 	}
@@ -109,7 +191,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	/* the console is for a person: only problems on stderr unless -v */
-	log_level = (opt.console ? LOGL_WARN : LOGL_INFO) + opt.verbose;
+	log_level = (opt.console || load ? LOGL_WARN : LOGL_INFO) + opt.verbose;
 	if (log_level > LOGL_TRACE)
 		log_level = LOGL_TRACE;
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -127,7 +209,16 @@ main(int argc, char **argv)
 		event_base_free(base);
 		return opt.script != NULL ? 1 : 2;
 	}
-	if (opt.script != NULL) {
+	if (load) {
+		sim->mode = SMSCSIM_MODE_LOAD;
+		if (smscsim_load_new(sim, &lopt, &lcause) == NULL) {
+			fprintf(stderr, "smscsim: %s\n", lcause);
+			smscsim_free(sim);
+			event_base_free(base);
+			return 2;
+		}
+		fprintf(stderr, "smscsim: load mode, listening on %s\n", sim->listen_addr);
+	} else if (opt.script != NULL) {
 		printf("LISTENING %s\n", sim->listen_addr);
 		if (smscsim_script_new(sim, opt.script, &cause) == NULL) {
 			printf("FAIL %s\n", cause);
@@ -151,6 +242,7 @@ main(int argc, char **argv)
 
 	event_free(sigint_ev);
 	event_free(sigterm_ev);
+	smscsim_load_free(sim->load);
 	smscsim_script_free(sim->script);
 	smscsim_console_free(sim->console);
 	smscsim_free(sim);

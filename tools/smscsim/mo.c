@@ -69,7 +69,7 @@ smscsim_mo_queue_len(const struct smscsim *sim)
 
 /* TON/NPI a real SMSC would give: international for a full MSISDN, alphanumeric for
  * a name, unknown for anything else (short codes). */
-static void
+void
 smscsim_mo_ton_npi(const char *addr, uint8_t *ton, uint8_t *npi)
 {
 	size_t n = strlen(addr), digits = strspn(addr, "0123456789");

@@ -194,46 +194,12 @@ smscsim_script_addr(const char *w)
 	return w != NULL && strlen(w) >= 1 && strlen(w) <= 20;
 }
 
-/* Splits "RC 98%08d AIRTEL 10" at its one %d / %0Nd; %% stands for '%'. */
+/* Splits "RC 98%08d AIRTEL 10" at its one %d / %0Nd (text.c). */
 static int
 smscsim_script_template(struct smscsim_cmd *c, const char *tpl, char *err, size_t errcap)
 {
-	size_t n = strlen(tpl);
-	char *pre = xcalloc(1, n + 1), *suf = xcalloc(1, n + 1), *o = pre;
-
-	for (const char *p = tpl; *p; p++) {
-		if (*p != '%') {
-			*o++ = *p;
-			continue;
-		}
-		if (p[1] == '%') {
-			*o++ = '%';
-			p++;
-			continue;
-		}
-		if (c->has_number)
-			goto bad;
-		p++;
-		int width = 0;
-		if (*p == '0') {
-			p++;
-			while (*p >= '0' && *p <= '9' && width < 100)
-				width = width * 10 + (*p++ - '0');
-			if (width == 0 || width > 20)
-				goto bad;
-		}
-		if (*p != 'd')
-			goto bad;
-		c->width = width;
-		c->has_number = 1;
-		o = suf;
-	}
-	c->text = pre;
-	c->suffix = suf;
-	return 0;
-bad:
-	free(pre);
-	free(suf);
+	if (smscsim_text_template(tpl, &c->text, &c->suffix, &c->width, &c->has_number) == 0)
+		return 0;
 	snprintf(err, errcap, "burst: TEMPLATE may hold one %%d or %%0Nd (N <= 20), got '%s'", tpl);
 	return -1;
 }

@@ -282,6 +282,8 @@ smscsim_on_bound(struct smscsim *sim, struct smscsim_conn *c)
 	if (sim->console != NULL)
 		smscsim_console_status(sim->console, "rechargd bound (%s, system_id %s)",
 		    smscsim_bind_name(c->bind), c->system_id);
+	if (sim->load != NULL)
+		smscsim_load_bound(sim->load, c);
 	smscsim_mo_pump(sim);
 	smscsim_on_progress(sim);
 }
@@ -323,6 +325,8 @@ smscsim_on_closed(struct smscsim *sim, struct smscsim_conn *c, int was_bound, co
 	}
 	if (sim->console != NULL && was_bound && strcmp(why, "exit") != 0)
 		smscsim_console_status(sim->console, "link down (%s)", why);
+	if (sim->load != NULL)
+		smscsim_load_closed(sim->load, c);
 	smscsim_on_progress(sim);
 }
 

@@ -15,6 +15,9 @@
  *  - text.c     UTF-8 <-> the SMS data codings we send, escaping for one-line output.
  *  - input.c    line input from stdin or a file, driven by the loop.
  *  - script.c   script mode; console.c console mode; main.c options and main().
+ *  - load.c     load mode (benchmarks): N numbered MOs from K senders, open loop at a
+ *               rate or closed loop in a window, each matched to the first submit_sm
+ *               to its sender after it; latencies in a fixed histogram.
  *
  * Everything runs on the loop thread. Nothing here frees an ESME connection from
  * inside another module's callback: the script and console are run from a deferred
@@ -49,7 +52,7 @@ struct evbuffer_cb_entry;
 #define SMSCSIM_IN_MAX         (256 * 1024)
 #define SMSCSIM_LINE_MAX       65536
 
-enum smscsim_mode { SMSCSIM_MODE_CONSOLE, SMSCSIM_MODE_SCRIPT };
+enum smscsim_mode { SMSCSIM_MODE_CONSOLE, SMSCSIM_MODE_SCRIPT, SMSCSIM_MODE_LOAD };
 
 enum smscsim_drop_mt {
 	SMSCSIM_DROP_MT_UNANSWERED = 1,   /* drop_after_mt */
@@ -192,6 +195,7 @@ struct smscsim_reasm {
 struct smscsim_script;
 struct smscsim_console;
 struct smscsim_input;
+struct smscsim_load;
 
 struct smscsim {
 	struct event_base *base;
@@ -243,6 +247,7 @@ struct smscsim {
 
 	struct smscsim_script *script;
 	struct smscsim_console *console;
+	struct smscsim_load *load;   /* load mode: takes MOs and MTs away from mo.c / mt.c */
 	int exit_code;
 	int stopping;
 };
@@ -313,6 +318,8 @@ void smscsim_mo_conn_lost(struct smscsim *sim, struct smscsim_conn *c);
 void smscsim_mo_counts(const struct smscsim *sim, uint32_t *total, uint32_t *answered,
     uint32_t *ok);
 uint32_t smscsim_mo_queue_len(const struct smscsim *sim);
+/* The TON/NPI a real SMSC gives addr: 1/1 for a full MSISDN, 0/1 for a short code. */
+void smscsim_mo_ton_npi(const char *addr, uint8_t *ton, uint8_t *npi);
 void smscsim_mo_free_all(struct smscsim *sim);
 
 /* ---- mt.c ------------------------------------------------------------------- */
@@ -334,6 +341,11 @@ int smscsim_text_unescape(char *s);
 /* Where a part may end: not inside a GSM escape or a UTF-16 surrogate pair. */
 size_t smscsim_text_cut(uint8_t dc, const uint8_t *body, size_t len, size_t max);
 
+/* The number template of burst and load texts: one %d or %0Nd (N <= 20), %% for '%'.
+ * *prefix and *suffix are malloc'd. 0, or -1 on a bad template. */
+int smscsim_text_template(const char *tpl, char **prefix, char **suffix, int *width,
+    int *has_number);
+
 /* ---- input.c ---------------------------------------------------------------- */
 /* Lines from fd (a pipe or terminal through the loop, a regular file read as needed).
  * cb runs when new bytes or EOF arrived. */
@@ -344,6 +356,32 @@ void smscsim_input_free(struct smscsim_input *in);     /* NULL ok; fd not closed
  * needed, -1 at EOF, -2 when a line is longer than SMSCSIM_LINE_MAX. */
 int smscsim_input_line(struct smscsim_input *in, char **line);
 int smscsim_input_is_file(const struct smscsim_input *in);
+
+/* ---- load.c ------------------------------------------------------------------ */
+struct smscsim_load_options {
+	long count;                  /* N messages */
+	uint64_t first;              /* first sender MSISDN (12 digits) */
+	uint32_t senders;            /* K */
+	double rate;                 /* messages a second; 0: closed loop */
+	int window;                  /* closed loop: messages awaiting their reply */
+	const char *text;            /* template (smscsim_text_template) */
+	double reply_timeout_s;      /* after the last send (or the start) */
+	int progress;                /* LOAD_PROGRESS each second */
+};
+#define SMSCSIM_LOAD_MAX_COUNT   100000000L
+#define SMSCSIM_LOAD_MAX_SENDERS 1000000u
+/* Starts load mode on sim (sim->load); NULL with *cause (static text) on a bad option. */
+struct smscsim_load *smscsim_load_new(struct smscsim *sim, const struct smscsim_load_options *o,
+    const char **cause);
+void smscsim_load_free(struct smscsim_load *l);        /* NULL ok */
+/* Prints the LOAD line now (a signal) and ends the loop. */
+void smscsim_load_abort(struct smscsim_load *l);
+void smscsim_load_bound(struct smscsim_load *l, struct smscsim_conn *c);
+void smscsim_load_closed(struct smscsim_load *l, struct smscsim_conn *c);
+/* A deliver_sm_resp (or generic_nack) with sequence seq on c. */
+void smscsim_load_mo_resp(struct smscsim_load *l, uint32_t seq, uint32_t status);
+/* A submit_sm from a bound transmitter: answered at once, matched to its sender. */
+void smscsim_load_mt(struct smscsim_load *l, struct smscsim_conn *c, const struct smpp_pdu *p);
 
 /* ---- script.c / console.c ---------------------------------------------------- */
 struct smscsim_script *smscsim_script_new(struct smscsim *sim, const char *path, char **cause);

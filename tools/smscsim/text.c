@@ -193,3 +193,49 @@ smscsim_text_unescape(char *s)
 	*o = '\0';
 	return 0;
 }
+
+/* Burst and load texts number their messages: one parser for both. */
+int
+smscsim_text_template(const char *tpl, char **prefix, char **suffix, int *width, int *has_number)
+{
+	size_t n = strlen(tpl);
+	char *pre = xcalloc(1, n + 1), *suf = xcalloc(1, n + 1), *o = pre;
+
+	*width = 0;
+	*has_number = 0;
+	for (const char *p = tpl; *p; p++) {
+		if (*p != '%') {
+			*o++ = *p;
+			continue;
+		}
+		if (p[1] == '%') {
+			*o++ = '%';
+			p++;
+			continue;
+		}
+		if (*has_number)
+			goto bad;
+		p++;
+		int w = 0;
+		if (*p == '0') {
+			p++;
+			while (*p >= '0' && *p <= '9' && w < 100)
+				w = w * 10 + (*p++ - '0');
+			if (w == 0 || w > 20)
+				goto bad;
+		}
+		if (*p != 'd')
+			goto bad;
+		*width = w;
+		*has_number = 1;
+		o = suf;
+	}
+	*prefix = pre;
+	*suffix = suf;
+	return 0;
+bad:
+	free(pre);
+	free(suf);
+	*has_number = 0;
+	return -1;
+}
