@@ -49,6 +49,11 @@ void sms_render_txn(char *out, size_t cap, const struct db_txn *t, int64_t balan
 /* Renders the reply to one MO. Exposed for unit tests: text in, reply out, with the
  * database for state. Inside a batch. Returns the txn id the MO started (0: none). */
 int64_t sms_channel_handle(struct sms_channel *c, const struct db_sms_in *m, char *reply, size_t cap);
+/* Masks, in place and keeping the length, the PINs an MO text carries: the token the
+ * parser takes as the PIN (and the new PIN), every digit after the verb of PIN, and a
+ * trailing 4-6 digit token of a text the parser refused. What reaches sms_in storage
+ * after processing (docs/security.md); the parser must be initialised. */
+void sms_text_redact(char *text);
 
 /* ---- http.c ---------------------------------------------------------------------- */
 struct http_channel;

@@ -316,3 +316,60 @@ busy:
 	return -1;
 }
 
+/* ---- PINs out of storage --------------------------------------------------------- */
+
+/* A token separator of the grammar (parser/parser.h). */
+static int
+sms_text_sep(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '*' || ch == '#' || ch == ',';
+}
+
+/* Masks the last whole token equal to tok; 1 when there was one. */
+static int
+sms_text_mask_token(char *text, const char *tok)
+{
+	size_t n = strlen(tok), len = strlen(text);
+
+	if (n == 0 || n > len)
+		return 0;
+	for (size_t i = len - n + 1; i-- > 0;) {
+		if (memcmp(text + i, tok, n) == 0 && (i == 0 || sms_text_sep(text[i - 1])) &&
+		    (i + n == len || sms_text_sep(text[i + n]))) {
+			memset(text + i, '*', n);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Stored texts are read by people (rechargectl, backups): a PIN there is a PIN lost. */
+void
+sms_text_redact(char *text)
+{
+	struct parser_command cmd;
+	size_t len = strlen(text), i = 0, start;
+
+	parser_parse(text, len, &cmd);
+	if (cmd.verb == PARSER_PIN) {
+		while (i < len && sms_text_sep(text[i]))
+			i++;
+		while (i < len && !sms_text_sep(text[i]))
+			i++;
+		for (; i < len; i++)
+			if (text[i] >= '0' && text[i] <= '9')
+				text[i] = '*';
+		return;
+	}
+	sms_text_mask_token(text, cmd.pin);
+	sms_text_mask_token(text, cmd.pin_new);
+	if (cmd.pin[0] != '\0' || cmd.error == PARSER_OK)
+		return;
+	/* refused texts: a trailing 4 to 6 digits is taken for a PIN */
+	while (len > 0 && sms_text_sep(text[len - 1]))
+		len--;
+	for (start = len; start > 0 && text[start - 1] >= '0' && text[start - 1] <= '9'; start--)
+		;
+	if (len - start >= 4 && len - start <= 6 && (start == 0 || sms_text_sep(text[start - 1])))
+		memset(text + start, '*', len - start);
+}

@@ -145,6 +145,16 @@ void config_free(struct config *cfg);
 /* A provider section's value for key, or NULL. */
 const char *config_provider_get(const struct config_provider *p, const char *key);
 
+/* ---- file modes (perms.c) ---------------------------------------------------
+ * Secrets stay among the owner and its group. config_perms_check refuses (-1, *cause
+ * malloc'd) a config holding secrets, a database (-wal, -shm), pepper or TLS key that
+ * others may read or write; a config without secrets open to others gives *warning
+ * (malloc'd, may be NULL) and 0. Missing files pass: whoever opens them reports it. */
+int config_has_secrets(const struct config *cfg);
+int config_perms_check(const struct config *cfg, char **cause, char **warning);
+/* Adds o=rwx and g=w to the umask, so every file we create stays 0640 at most. */
+void perms_umask_tighten(void);
+
 /* ---- secrets (secret.c) -----------------------------------------------------
  * PINs are HMAC-SHA256(pepper, msisdn ":" pin): fast enough for the loop thread,
  * useless to whoever steals only the database. The pepper lives in its own file. */

@@ -457,7 +457,7 @@ ctl_main(int argc, char **argv)
 {
 	struct ctl ctl = { .progname = ctl_progname };
 	struct ctl *c = &ctl;
-	char *cause = NULL;
+	char *cause = NULL, *warning = NULL;
 	int i, nwords, rc;
 
 	clock_init();
@@ -508,6 +508,17 @@ ctl_main(int argc, char **argv)
 		free(cause);
 		return CTL_ERROR;
 	}
+	if (config_perms_check(c->cfg, &cause, &warning) != 0) {
+		ctl_error(c, "%s", cause ? cause : "unsafe file modes");
+		free(cause);
+		config_free(c->cfg);
+		return CTL_USAGE;
+	}
+	if (warning != NULL)
+		fprintf(stderr, "%s: warning: %s\n", ctl_progname, warning);
+	free(warning);
+	/* what we create (database, pepper, exports, backups) stays 0640 at most */
+	perms_umask_tighten();
 	log_level = c->cfg->log_level < LOGL_WARN ? c->cfg->log_level : LOGL_WARN;
 	ctl_set_actor(c);
 	rc = CTL_ERROR;

@@ -124,7 +124,7 @@ static void
 daemon_reload_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
-	char *cause = NULL;
+	char *cause = NULL, *warning = NULL;
 	struct config *fresh = config_load(d->cfg->file, &cause);
 
 	if (fresh == NULL) {
@@ -132,6 +132,15 @@ daemon_reload_cb(evutil_socket_t sig, short what, void *arg)
 		free(cause);
 		return;
 	}
+	if (config_perms_check(fresh, &cause, &warning) != 0) {
+		log_error("reload refused: %s", cause ? cause : "unsafe file modes");
+		free(cause);
+		config_free(fresh);
+		return;
+	}
+	if (warning != NULL)
+		log_warn("%s", warning);
+	free(warning);
 	if (engine_reload(d->engine, fresh, &cause) != 0) {
 		log_error("reload refused: %s", cause ? cause : "bad provider section");
 		free(cause);
@@ -224,7 +233,7 @@ daemon_main(int argc, char **argv)
 {
 	struct daemon d = { 0 };
 	const char *cfgpath = NULL, *perr = NULL;
-	char *cause = NULL;
+	char *cause = NULL, *warning = NULL;
 	uint8_t pepper[PEPPER_LEN];
 	struct engine_hooks hooks;
 	struct smpp_session_callbacks cbs;
@@ -245,11 +254,21 @@ daemon_main(int argc, char **argv)
 		return 2;
 	}
 	clock_init();
+	perms_umask_tighten();
 	if ((d.cfg = config_load(cfgpath, &cause)) == NULL) {
 		fprintf(stderr, "rechargd: %s\n", cause ? cause : "cannot load config");
 		free(cause);
 		return 2;
 	}
+	if (config_perms_check(d.cfg, &cause, &warning) != 0) {
+		fprintf(stderr, "rechargd: %s\n", cause ? cause : "unsafe file modes");
+		free(cause);
+		config_free(d.cfg);
+		return 2;
+	}
+	if (warning != NULL)
+		fprintf(stderr, "rechargd: warning: %s\n", warning);
+	free(warning);
 	if (http_tls_check(d.cfg, &cause) != 0) {
 		fprintf(stderr, "rechargd: %s\n", cause ? cause : "bad TLS settings");
 		free(cause);

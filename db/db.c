@@ -112,6 +112,8 @@ db_open(const char *path, int create, char **cause)
 	if (db_exec(db, "PRAGMA journal_mode=WAL") != 0 ||
 	    db_exec(db, "PRAGMA synchronous=FULL") != 0 ||
 	    db_exec(db, "PRAGMA foreign_keys=ON") != 0 ||
+	    /* deleted rows (long MO parts) and overwritten ones leave no text behind */
+	    db_exec(db, "PRAGMA secure_delete=FAST") != 0 ||
 	    db_migrate(db, cause) != 0) {
 		if (*cause == NULL && asprintf(cause, "%s: %s", path, db->error) < 0)
 			*cause = NULL;

@@ -230,7 +230,9 @@ struct db_sms_in {
 	int64_t received_at;
 };
 int db_sms_in_add(struct db *db, struct db_sms_in *m);          /* sets m->id */
-int db_sms_in_done(struct db *db, int64_t id, int64_t txn);     /* txn 0: none */
+/* Marks an MO processed (txn 0: none); text, when not NULL, replaces the stored text
+ * (the same text with its PINs masked, so same length: overwritten in place). */
+int db_sms_in_done(struct db *db, int64_t id, int64_t txn, const char *text);
 /* Unprocessed messages, oldest first, at most n; returns the count or -1. */
 int db_sms_in_pending(struct db *db, struct db_sms_in *out, int n);
 

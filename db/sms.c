@@ -30,9 +30,10 @@ db_sms_in_add(struct db *db, struct db_sms_in *m)
 }
 
 int
-db_sms_in_done(struct db *db, int64_t id, int64_t txn)
+db_sms_in_done(struct db *db, int64_t id, int64_t txn, const char *text)
 {
-	static const char sql[] = "UPDATE sms_in SET processed_at = ?2, txn_id = ?3 WHERE id = ?1";
+	static const char sql[] =
+	    "UPDATE sms_in SET processed_at = ?2, txn_id = ?3, text = coalesce(?4, text) WHERE id = ?1";
 	sqlite3_stmt *st = db_stmt(db, sql);
 
 	if (st == NULL)
@@ -41,6 +42,8 @@ db_sms_in_done(struct db *db, int64_t id, int64_t txn)
 	sqlite3_bind_int64(st, 2, clock_now_ms());
 	if (txn > 0)
 		sqlite3_bind_int64(st, 3, txn);
+	if (text != NULL)
+		sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
 	return db_exec_stmt(db, st, "sms_in done");
 }
 

@@ -3,6 +3,8 @@
 # (commands written to a FIFO, events read from its log) and prints "ok NAME" or
 # "not ok NAME" per check. Every wait is bounded.
 set -u
+# configs hold the SMPP password: rechargd and rechargectl refuse them open to others
+umask 077
 B=${B:-build}
 TEST_OUT=${TEST_OUT:-tests/out}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

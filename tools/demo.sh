@@ -10,6 +10,10 @@ DIR=demo
 PORT=${DEMO_SMPP_PORT:-12775}
 RETAILER=919876500001
 mkdir -p "$DIR"
+# the config holds the SMPP password: rechargd refuses it (and the database) open to
+# others; demo folders made before that rule are tightened too
+umask 077
+chmod go-rwx "$DIR"/rechargd.* 2>/dev/null || true
 if [ ! -f "$DIR/rechargd.conf" ]; then
 	cat >"$DIR/rechargd.conf" <<CONF
 # The demo's configuration: every key is described in docs/config.md.

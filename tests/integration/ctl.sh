@@ -4,6 +4,8 @@
 # a database held by another writer, and the ledger check on a sound and a tampered DB.
 # Prints "ok NAME" / "not ok NAME" per check; exits non-zero if any failed.
 set -u
+# the config holds the SMPP password: rechargectl refuses it open to others
+umask 077
 cd "$(dirname "$0")/../.."
 B=${B:-build}
 CTL=$PWD/$B/rechargectl

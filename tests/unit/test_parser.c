@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "parser/parser.h"
+#include "channels/channels.h"
 
 static struct parser_command cmd;
 
@@ -827,6 +828,40 @@ test_init_free(void **state)
 	assert_string_equal(cmd.pin, "1234");
 }
 
+/* sms_in keeps the text after processing: every PIN masked, length and the rest kept */
+static void
+redact_is(const char *in, const char *want)
+{
+	char t[256];
+
+	snprintf(t, sizeof t, "%s", in);
+	sms_text_redact(t);
+	if (strcmp(t, want) != 0)
+		fail_msg("redact \"%s\": \"%s\", wanted \"%s\"", in, t, want);
+}
+
+static void
+test_redact_pins(void **state)
+{
+	(void)state;
+	redact_is("RC 9876543210 AIRTEL 10 1234", "RC 9876543210 AIRTEL 10 ****");
+	redact_is("RC 9876543210 AIRTEL 2999", "RC 9876543210 AIRTEL 2999");   /* an amount */
+	redact_is("*RC*9876543210*50*123456#", "*RC*9876543210*50*******#");
+	redact_is("BAL 4321", "BAL ****");
+	redact_is("BAL", "BAL");
+	redact_is("CMP TXN000000001 paid 1234 twice 5678", "CMP TXN000000001 paid 1234 twice ****");
+	redact_is("PIN 1234", "PIN ****");
+	redact_is("PIN 1234 1234", "PIN **** ****");
+	redact_is("pin 12 9x87", "pin ** *x**");
+	redact_is("REG 9800000010 gold Shop 4321 4321", "REG 9800000010 gold Shop 4321 ****");
+	redact_is("TOPUP 9800000010 500 4321", "TOPUP 9800000010 500 ****");
+	redact_is("BLOCK 9800000010 1111", "BLOCK 9800000010 ****");
+	redact_is("RCC 9876543210 AIRTEL 10 1234", "RCC 9876543210 AIRTEL 10 ****");  /* refused */
+	redact_is("RC 98765 AIRTEL 10 654321 ", "RC 98765 AIRTEL 10 ****** ");
+	redact_is("HELP", "HELP");
+	redact_is("", "");
+}
+
 int
 main(void)
 {
@@ -861,6 +896,7 @@ main(void)
 		cmocka_unit_test(test_token_cap_boundary),
 		cmocka_unit_test(test_random_inputs),
 		cmocka_unit_test(test_init_free),
+		cmocka_unit_test(test_redact_pins),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
