@@ -113,6 +113,8 @@ fi
 
 # ---- 2. rechargd ---------------------------------------------------------------------------
 CONF=$OUT/rechargd.conf
+# it holds the SMPP password: rechargd refuses it open to others (docs/security.md)
+(umask 077; : >"$CONF")
 cat >"$CONF" <<CONF
 [db]
 path = rechargd.db
