@@ -92,6 +92,18 @@ if command -v systemd-analyze >/dev/null; then
 		grep -qxF "$k" "$T_DIR/unit/rechargd.service" || { not_ok "unit has $k"; continue; }
 	done
 	ok "unit has its settings and hardening"
+	for k in 'SystemCallFilter=@system-service' 'SystemCallFilter=~@privileged' 'ProtectProc=invisible' \
+	    'RestrictSUIDSGID=yes'; do
+		grep -qxF "$k" "$T_DIR/unit/rechargd.service" || not_ok "unit has $k"
+	done
+	# systemd's own rating of the sandbox (0 best, 10 worst; 3.6 before the syscall filter)
+	exp=$(systemd-analyze security --offline=yes "$T_DIR/unit/rechargd.service" 2>/dev/null |
+		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+	if [ -n "$exp" ]; then
+		check "systemd-analyze security: exposure $exp <= 2.0" awk -v e="$exp" 'BEGIN { exit !(e <= 2.0) }'
+	else
+		ok "systemd-analyze security (skipped: no --offline)"
+	fi
 else
 	ok "systemd-analyze verify rechargd.service (skipped: no systemd-analyze)"
 fi

@@ -57,6 +57,12 @@ for f in rechargd.db rechargd.pepper; do
 	chmod 640 "$T_DIR/$f"
 done
 check "database and pepper 0640: rechargectl runs" c retailer list
+# the TLS key: checked before it is loaded, so an empty stand-in shows the refusal
+: >"$T_DIR/tls.crt"; : >"$T_DIR/tls.key"; chmod 644 "$T_DIR/tls.key"
+{ cat "$T_CONF"; printf '[http]\ntls_listen = 127.0.0.1:1\ntls_cert = tls.crt\ntls_key = tls.key\n'; } >"$T_DIR/tls.conf"
+out=$(timeout 10 "$RECHARGD" -c "$T_DIR/tls.conf" 2>&1); rc=$?
+check "TLS key readable by others: rechargd exits 2 naming it" \
+	test $rc = 2 -a -n "$(grep -F "$T_DIR/tls.key is readable or writable by others (mode 0644) and holds the TLS private key" <<<"$out")"
 # made under a loose umask, files still come out closed to others
 mkdir -p "$T_DIR/fresh"
 sed 's|^path = .*|path = fresh/r.db|' "$T_CONF" >"$T_DIR/fresh.conf"
