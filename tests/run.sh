@@ -44,6 +44,7 @@ run_scripts() {
 		[ -f "$t" ] || continue
 		name=$(basename "$t" .sh)
 		log="$OUT/$label-$(basename "$(dirname "$t")")-$name.log"
+		t0=$SECONDS
 		TEST_OUT="$OUT/$label" timeout 900 bash "$t" >"$log" 2>&1
 		rc=$?
 		p=$(grep -c '^ok ' "$log")
@@ -53,7 +54,7 @@ run_scripts() {
 			f=1; echo "  $label $name exited $rc without a failed check"; tail -5 "$log"
 		fi
 		passed=$((passed + p)); failed=$((failed + f))
-		echo "$label $name: $p passed, $f failed"
+		echo "$label $name: $p passed, $f failed ($((SECONDS - t0)) s)"
 	done
 }
 
