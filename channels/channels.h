@@ -72,6 +72,10 @@ void http_channel_set_engine(struct http_channel *h, struct engine *e, const str
 void http_channel_set_api(struct http_channel *h, struct api *a);
 /* Connections open now (counted against [http] max_connections). */
 int http_channel_connections(const struct http_channel *h);
+/* Test seam (tests/fuzz/fuzz_http.c): listens on 127.0.0.1 at a port the kernel picks
+ * (set in *port), whatever [http] listen says; NULL when it cannot. */
+struct http_channel *http_channel_new_for_test(struct event_base *base, struct batch *batch,
+    struct engine *engine, const struct config *cfg, int *port);
 
 /* ---- api.c ------------------------------------------------------------------------
  * POST /api/v1/recharge, GET|POST /api/v1/balance, GET|POST /api/v1/status,

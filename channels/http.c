@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -523,27 +524,37 @@ http_evhttp_new(struct http_channel *h, struct bufferevent *(*bevcb)(struct even
 	return http;
 }
 
-struct http_channel *
-http_channel_new(struct event_base *base, struct batch *batch, struct engine *engine,
-    const struct config *cfg, char **cause)
+/* The channel and its plain evhttp, listening nowhere yet. */
+static struct http_channel *
+http_channel_alloc(struct event_base *base, struct batch *batch, struct engine *engine,
+    const struct config *cfg)
 {
 	struct http_channel *h = xcalloc(1, sizeof *h);
-	char host[128];
-	int port;
 
 	h->base = base;
 	h->batch = batch;
 	h->engine = engine;
 	h->cfg = cfg;
-	if (http_split_listen(cfg->http_listen, host, sizeof host, &port) != 0) {
-		if (asprintf(cause, "%s: key 'listen' in [http]: not HOST:PORT", cfg->file) < 0)
-			*cause = NULL;
-		free(h);
-		return NULL;
-	}
 	h->http = http_evhttp_new(h, http_conn_bev_cb);
 	h->adopt_ev = event_new(base, -1, 0, http_conn_adopt_cb, h);
 	event_priority_set(h->adopt_ev, 0);
+	return h;
+}
+
+struct http_channel *
+http_channel_new(struct event_base *base, struct batch *batch, struct engine *engine,
+    const struct config *cfg, char **cause)
+{
+	struct http_channel *h;
+	char host[128];
+	int port;
+
+	if (http_split_listen(cfg->http_listen, host, sizeof host, &port) != 0) {
+		if (asprintf(cause, "%s: key 'listen' in [http]: not HOST:PORT", cfg->file) < 0)
+			*cause = NULL;
+		return NULL;
+	}
+	h = http_channel_alloc(base, batch, engine, cfg);
 	if (evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port) == NULL) {
 		if (asprintf(cause, "cannot listen on %s for HTTP", cfg->http_listen) < 0)
 			*cause = NULL;
@@ -570,6 +581,26 @@ http_channel_new(struct event_base *base, struct batch *batch, struct engine *en
 fail:
 	http_channel_free(h);
 	return NULL;
+}
+
+/* Test seam (the HTTP fuzzer): the plain listener on 127.0.0.1 at a port the kernel
+ * picks, whatever [http] listen says; *port tells which. NULL when it cannot listen. */
+struct http_channel *
+http_channel_new_for_test(struct event_base *base, struct batch *batch, struct engine *engine,
+    const struct config *cfg, int *port)
+{
+	struct http_channel *h = http_channel_alloc(base, batch, engine, cfg);
+	struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(h->http, "127.0.0.1", 0);
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+
+	if (bound == NULL || getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&sin,
+	    &len) != 0) {
+		http_channel_free(h);
+		return NULL;
+	}
+	*port = ntohs(sin.sin_port);
+	return h;
 }
 
 void
