@@ -161,11 +161,15 @@ static void
 http_healthz(struct http_channel *h, struct evhttp_request *req)
 {
 	int bound = h->session != NULL && smpp_session_is_bound(h->session);
-	int dbok = db_schema_version(batch_db(h->batch)) > 0;
+	int degraded = batch_degraded(h->batch);
+	int dbok = !degraded && db_schema_version(batch_db(h->batch)) > 0;
 	char body[160];
 
+	/* degraded: the disk is full or read-only, new work is refused (503 takes us out of
+	 * a load balancer until a probe write succeeds) */
 	snprintf(body, sizeof body, "{\"status\":\"%s\",\"smpp\":\"%s\",\"database\":\"%s\"}\n",
-	    bound && dbok ? "ok" : "degraded", bound ? "bound" : "unbound", dbok ? "ok" : "unavailable");
+	    bound && dbok ? "ok" : "degraded", bound ? "bound" : "unbound",
+	    dbok ? "ok" : degraded ? "degraded" : "unavailable");
 	http_reply(req, dbok ? 200 : 503, dbok ? "OK" : "Service Unavailable", "application/json", body);
 }
 

@@ -153,7 +153,8 @@ sms_answers_write(struct sms_channel *c)
 	}
 	return;
 later:
-	log_warn("outbox: %d answers of the SMSC wait to be recorded", c->nanswers);
+	if (!batch_degraded(c->batch))      /* degraded: said once by the batch */
+		log_warn("outbox: %d answers of the SMSC wait to be recorded", c->nanswers);
 	if (c->answers_ev == NULL)
 		c->answers_ev = evtimer_new(c->base, sms_answers_retry_cb, c);
 	evtimer_add(c->answers_ev, &tv);

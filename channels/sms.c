@@ -19,6 +19,9 @@ sms_tickets_answer_cb(void *arg, int committed)
 
 	c->ntickets = 0;
 	c->tickets_deferred = 0;
+	/* counted once durable: a rolled-back batch received nothing */
+	for (int i = 0; committed && i < n; i++)
+		metrics_inc(METRIC_SMS_IN);
 	for (int i = 0; i < n; i++)
 		if (c->session != NULL)
 			smpp_session_mo_answer(c->session, c->tickets[i], committed ? ESME_ROK : ESME_RX_T_APPN);
@@ -135,7 +138,6 @@ sms_mo_cb(void *arg, const struct smpp_mo *mo, uint64_t ticket)
 		if (sms_store_and_process(c, &m) != 0)
 			return ESME_RX_T_APPN;
 	}
-	metrics_inc(METRIC_SMS_IN);
 	if (c->tickets == NULL)
 		c->tickets = xcalloc(SMS_TICKETS_MAX, sizeof *c->tickets);
 	c->tickets[c->ntickets++] = ticket;

@@ -196,7 +196,8 @@ int apikey_ip_allowed(const char *allow_ips, const char *ip);
  * Prometheus text for GET /metrics. Loop thread only; increments never allocate.
  * Labelled families keep at most 64 label sets each, the rest count as "other".
  * Labels are statuses, operator codes, provider names, HTTP codes: never keys or PINs. */
-enum metric_counter { METRIC_SMS_IN, METRIC_SMS_OUT, METRIC_SMS_OUT_REFUSED, METRIC_COUNTERS };
+enum metric_counter { METRIC_SMS_IN, METRIC_SMS_OUT, METRIC_SMS_OUT_REFUSED, METRIC_STORAGE_REFUSED,
+    METRIC_COMMIT_FAILED, METRIC_COUNTERS };
 void metrics_inc(enum metric_counter m);
 /* A settled recharge: final state ("SUCCESS", "FAILED"...), operator code, provider name. */
 void metrics_recharge(const char *status, const char *operator_code, const char *provider);

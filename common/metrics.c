@@ -36,6 +36,10 @@ static const struct { const char *name, *help; } metrics_counter_info[METRIC_COU
 	[METRIC_SMS_IN] = { "rechargd_sms_in_total", "SMS received from the SMSC and stored." },
 	[METRIC_SMS_OUT] = { "rechargd_sms_out_total", "SMS submitted and accepted by the SMSC (ESME_ROK)." },
 	[METRIC_SMS_OUT_REFUSED] = { "rechargd_sms_out_refused_total", "SMS submits refused by the SMSC." },
+	[METRIC_STORAGE_REFUSED] = { "rechargd_storage_refused_total",
+	    "Work refused at once because storage is degraded (disk full, read-only, I/O error)." },
+	[METRIC_COMMIT_FAILED] = { "rechargd_db_commit_failures_total",
+	    "Batches whose commit failed and was rolled back whole (their requests answered as not accepted)." },
 };
 static uint64_t metrics_counters[METRIC_COUNTERS];
 

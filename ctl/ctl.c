@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +136,9 @@ ctl_usage(struct ctl *c, const char *fmt, ...)
 enum ctl_retval
 ctl_db_error(struct ctl *c)
 {
+	if (db_last_fault(c->db) == DB_FAULT_STORAGE)
+		return ctl_error(c, "database: %s (the disk is full, read-only or failing: nothing was "
+		    "changed; free space or fix the mount, then run the command again)", db_error(c->db));
 	return ctl_error(c, "database: %s", db_error(c->db));
 }
 
@@ -226,8 +230,10 @@ ctl_tx(struct ctl *c, int (*fn)(struct ctl *, void *), void *arg)
 	for (int attempt = 0; attempt < CTL_TX_ATTEMPTS; attempt++) {
 		if (attempt > 0)
 			ctl_backoff(attempt - 1);
+		/* only a lock held by the daemon is worth waiting for: a full or read-only
+		 * disk does not change in a second */
 		if (db_begin(c->db) != 0) {
-			if (db_error_transient(c->db))
+			if (db_last_fault(c->db) == DB_FAULT_BUSY)
 				continue;
 			return ctl_db_error(c);
 		}
@@ -239,7 +245,7 @@ ctl_tx(struct ctl *c, int (*fn)(struct ctl *, void *), void *arg)
 		if (rc == 0 && db_commit(c->db) == 0)
 			return CTL_OK;
 		db_rollback(c->db);
-		if (!db_error_transient(c->db))
+		if (db_last_fault(c->db) != DB_FAULT_BUSY)
 			return ctl_db_error(c);
 	}
 	return ctl_error(c, "database busy, gave up after %d attempts: %s", CTL_TX_ATTEMPTS,
@@ -462,6 +468,9 @@ ctl_main(int argc, char **argv)
 
 	clock_init();
 	log_level = LOGL_WARN;
+	/* under a file size limit a write fails (EFBIG: an error message) instead of
+	 * killing the command mid-transaction */
+	signal(SIGXFSZ, SIG_IGN);
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {

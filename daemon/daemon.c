@@ -200,6 +200,7 @@ daemon_gauge_cb(void *arg, int id)
 	case 0: return d->engine != NULL ? engine_inflight(d->engine) : 0;
 	case 1: return d->sms != NULL ? sms_channel_backlog(d->sms) - sms_channel_mo_waiting(d->sms) : 0;
 	case 2: return d->sms != NULL ? sms_channel_mo_waiting(d->sms) : 0;
+	case 4: return d->batch != NULL && batch_degraded(d->batch);
 	default: return d->session != NULL && smpp_session_is_bound(d->session);
 	}
 }
@@ -277,6 +278,9 @@ daemon_main(int argc, char **argv)
 	}
 	log_level = d.cfg->log_level + d.verbosity > LOGL_TRACE ? LOGL_TRACE : d.cfg->log_level + d.verbosity;
 	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit (ulimit -f) must fail the write (EFBIG: SQLITE_FULL, storage
+	 * degraded) rather than kill the ledger mid-commit */
+	signal(SIGXFSZ, SIG_IGN);
 	daemon_raise_nofile();
 	if (pepper_load(d.cfg->pepper_file, pepper, &cause) != 0)
 		goto fail;
@@ -321,6 +325,8 @@ daemon_main(int argc, char **argv)
 	metrics_gauge_add("rechargd_deliver_sm_waiting", "deliver_sm waiting for their answer (commit).",
 	    daemon_gauge_cb, &d, 2);
 	metrics_gauge_add("rechargd_smpp_bound", "1 when bound to the SMSC.", daemon_gauge_cb, &d, 3);
+	metrics_gauge_add("rechargd_storage_degraded", "1 while the database takes no writes (disk full, "
+	    "read-only, I/O error): new work is refused until a probe write succeeds.", daemon_gauge_cb, &d, 4);
 
 	d.sig_term = evsignal_new(d.base, SIGTERM, daemon_stop_cb, &d);
 	d.sig_int = evsignal_new(d.base, SIGINT, daemon_stop_cb, &d);

@@ -1,5 +1,7 @@
 /* db/batch.c: group commit on the event loop. One transaction per loop turn; the
- * deferred callbacks learn whether it reached the disk. */
+ * deferred callbacks learn whether it reached the disk. A commit that fails because the
+ * store cannot take writes (disk full, read-only, I/O error) puts the batch in the
+ * degraded state: joins are refused at once until a probe write on a timer succeeds. */
 #include <stdlib.h>
 
 #include <event2/event.h>
@@ -16,7 +18,53 @@ struct batch {
 	int open;
 	struct batch_deferred *deferred;
 	size_t ndeferred, cap;
+	/* storage degraded: refuse joins until probe_ev finds the store writable */
+	int degraded;
+	int failures;                 /* probes failed in a row (the commit counts as one) */
+	int64_t degraded_at;          /* ms */
+	uint64_t refused, refused_before, failed_commits;
+	struct event *probe_ev;
 };
+
+/* The store cannot take writes: say so once, refuse, and probe with backoff. */
+static void
+batch_degrade(struct batch *b)
+{
+	struct timeval tv;
+	int ms;
+
+	if (!b->degraded) {
+		b->degraded = 1;
+		b->failures = 0;
+		b->degraded_at = clock_now_ms();
+		b->refused_before = b->refused;
+		log_error("storage degraded: %s; new work is refused (deliver_sm ESME_RX_T_APPN, "
+		    "API 3002) until a write succeeds again", db_error(b->db));
+	}
+	b->failures++;
+	ms = db_probe_delay_ms(b->failures);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(b->probe_ev, &tv);
+}
+
+static void
+batch_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct batch *b = arg;
+
+	if (!b->degraded)
+		return;
+	if (b->open || db_probe_write(b->db) != 0) {
+		log_debug("storage probe: %s", b->open ? "a batch is open" : db_error(b->db));
+		batch_degrade(b);
+		return;
+	}
+	b->degraded = 0;
+	log_info("storage resumed: writes succeed again after %lld s; %llu requests were refused meanwhile",
+	    (long long)((clock_now_ms() - b->degraded_at + 500) / 1000),
+	    (unsigned long long)(b->refused - b->refused_before));
+}
 
 /* Ends the open transaction and tells everyone who waited on it. */
 static void
@@ -42,8 +90,14 @@ batch_commit(struct batch *b)
 	if (!b->open)
 		return 0;
 	ok = db_commit(b->db) == 0;
-	if (!ok)
-		log_error("commit failed: %s", db_error(b->db));
+	if (!ok) {
+		b->failed_commits++;
+		metrics_inc(METRIC_COMMIT_FAILED);
+		log_error("commit failed, the whole batch rolled back: %s", db_error(b->db));
+		/* before the callbacks, so what they retry is refused at once */
+		if (db_last_fault(b->db) == DB_FAULT_STORAGE)
+			batch_degrade(b);
+	}
 	batch_end(b, ok);
 	return ok ? 0 : -1;
 }
@@ -62,6 +116,7 @@ batch_new(struct event_base *base, struct db *db)
 	b->db = db;
 	b->commit_ev = event_new(base, -1, 0, batch_commit_cb, b);
 	event_priority_set(b->commit_ev, BATCH_PRIORITY);
+	b->probe_ev = evtimer_new(base, batch_probe_cb, b);
 	return b;
 }
 
@@ -74,6 +129,7 @@ batch_free(struct batch *b)
 	for (int i = 0; i < 8 && b->open; i++)
 		batch_commit(b);
 	event_free(b->commit_ev);
+	event_free(b->probe_ev);
 	free(b);
 }
 
@@ -82,8 +138,16 @@ batch_join(struct batch *b)
 {
 	if (b->open)
 		return db_aborted(b->db) ? -1 : 0;
+	if (b->degraded) {
+		b->refused++;         /* cheap: no SQLite call, no log line */
+		metrics_inc(METRIC_STORAGE_REFUSED);
+		return -1;
+	}
 	if (db_begin(b->db) != 0) {
-		log_warn("cannot open a transaction: %s", db_error(b->db));
+		if (db_last_fault(b->db) == DB_FAULT_STORAGE)
+			batch_degrade(b);
+		else
+			log_warn("cannot open a transaction: %s", db_error(b->db));
 		return -1;
 	}
 	b->open = 1;
@@ -117,4 +181,22 @@ int
 batch_is_open(const struct batch *b)
 {
 	return b->open;
+}
+
+int
+batch_degraded(const struct batch *b)
+{
+	return b->degraded;
+}
+
+uint64_t
+batch_refused_count(const struct batch *b)
+{
+	return b->refused;
+}
+
+uint64_t
+batch_failed_commits(const struct batch *b)
+{
+	return b->failed_commits;
 }

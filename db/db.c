@@ -26,14 +26,6 @@ db_error(struct db *db)
 	return db->error;
 }
 
-int
-db_error_transient(struct db *db)
-{
-	int rc = db->last_rc & 0xff;
-	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_FULL ||
-	    rc == SQLITE_READONLY || rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN;
-}
-
 sqlite3_stmt *
 db_stmt(struct db *db, const char *sql)
 {
@@ -160,7 +152,11 @@ db_commit(struct db *db)
 	sqlite3_stmt *st;
 
 	if (db->aborted) {
-		snprintf(db->error, sizeof db->error, "commit: the transaction was rolled back by SQLite");
+		/* the cause is the statement's failure that made SQLite roll back */
+		char cause[sizeof db->error];
+		memcpy(cause, db->error, sizeof cause);
+		snprintf(db->error, sizeof db->error, "commit: SQLite rolled the transaction back after %.200s",
+		    cause);
 		db_rollback(db);
 		return -1;
 	}

@@ -23,11 +23,25 @@ struct db *db_open(const char *path, int create, char **cause);
 void db_close(struct db *db);                 /* NULL ok */
 const char *db_error(struct db *db);          /* last error text, static until next call */
 int db_schema_version(struct db *db);
-/* 1 when the last failure was SQLITE_BUSY/LOCKED (retry later), disk full or read-only */
-int db_error_transient(struct db *db);
 /* 1 when SQLite rolled the open transaction back by itself (disk full, I/O error, out
  * of memory): nothing more may join it; its commit reports failure. */
 int db_aborted(struct db *db);
+
+/* What a failed call means for the store (db_fault_class is pure; the unit tests use it):
+ * BUSY another writer holds the lock (wait a moment), STORAGE the disk is full,
+ * read-only or failing (nothing can be written until an operator acts; probe),
+ * OTHER a bug or a constraint (this request only). */
+enum db_fault { DB_FAULT_NONE, DB_FAULT_BUSY, DB_FAULT_STORAGE, DB_FAULT_OTHER };
+enum db_fault db_fault_class(int sqlite_rc);
+enum db_fault db_last_fault(struct db *db);   /* of the last failure recorded */
+/* Milliseconds until the next storage probe after failures failed ones (1, 2, ...):
+ * doubling from DB_PROBE_MIN_MS, never above DB_PROBE_MAX_MS. Pure. */
+#define DB_PROBE_MIN_MS 250
+#define DB_PROBE_MAX_MS 4000
+int db_probe_delay_ms(int failures);
+/* A real write (the schema version written again, one page through the WAL, fsync'd)
+ * in its own transaction: 0 when the store takes writes again, -1 (db_error says why). */
+int db_probe_write(struct db *db);
 
 int db_begin(struct db *db);                  /* BEGIN IMMEDIATE */
 int db_commit(struct db *db);
@@ -56,6 +70,13 @@ void batch_defer(struct batch *b, batch_done_cb *cb, void *arg);
 int batch_commit(struct batch *b);
 /* 1 while a transaction is open. */
 int batch_is_open(const struct batch *b);
+/* Storage degraded: a commit (or BEGIN) failed because the disk is full, read-only or
+ * failing. Until a probe write succeeds (bounded backoff, a timer) batch_join refuses at
+ * once without touching SQLite; "degraded" and "resumed" are logged once each. */
+int batch_degraded(const struct batch *b);
+/* Joins refused while degraded, and commits that failed, since start. */
+uint64_t batch_refused_count(const struct batch *b);
+uint64_t batch_failed_commits(const struct batch *b);
 struct db *batch_db(struct batch *b);
 
 /* ---- reference data (refdata.c) --------------------------------------------------- */

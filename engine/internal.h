@@ -30,6 +30,7 @@ struct engine_flight {
 	int polls;                    /* status queries made */
 	int asking;                   /* the outstanding call is a status query */
 	int settling;                 /* the final state is decided, maybe not yet durable */
+	int settle_waits;             /* storage refused it: said once, kept, written later */
 	int settle_success, settle_code;
 	char settle_provider[32];
 	char settle_ref[65];

@@ -67,9 +67,12 @@ engine_settled_cb(void *arg, int committed)
 {
 	struct engine_flight *f = arg;
 
-	if (committed)
+	if (committed) {
+		/* counted once on disk: a rolled-back settlement is tried again, not counted twice */
+		metrics_recharge(f->settle_success ? DB_STATE_SUCCESS : DB_STATE_FAILED, f->operator_code,
+		    f->settle_provider[0] ? f->settle_provider : "-");
 		engine_flight_remove(f->engine, f->txn);
-	else
+	} else
 		engine_later(f->engine, f, ENGINE_STEP_SETTLE, 1);
 }
 
@@ -97,6 +100,12 @@ engine_settle_apply(struct engine *e, struct engine_flight *f)
 	int rc;
 
 	if (batch_join(e->batch) != 0 || db_savepoint(db) != 0) {
+		/* the provider did it: the outcome stays here (a flight, bounded by
+		 * max_inflight) until it is written; a restart meanwhile polls (design.md) */
+		if (!f->settle_waits++)
+			log_warn("TXN%09lld: %s from %s kept in memory until storage takes writes",
+			    (long long)f->txn, f->settle_success ? DB_STATE_SUCCESS : DB_STATE_FAILED,
+			    f->settle_provider[0] ? f->settle_provider : "-");
 		engine_later(e, f, ENGINE_STEP_SETTLE, 1);
 		return;
 	}
@@ -119,7 +128,6 @@ engine_settle_apply(struct engine *e, struct engine_flight *f)
 	log_info("%s %s%s%s via %s Rs%s", db_txn_format_id(t.id, id), t.state, f->settle_code ? " " : "",
 	    f->settle_code ? engine_code_message(f->settle_code) : "", provider ? provider : "-",
 	    money_format(t.amount, amt));
-	metrics_recharge(t.state, t.operator_code, provider ? provider : "-");
 	batch_defer(e->batch, engine_settled_cb, f);
 }
 
