@@ -1587,6 +1587,138 @@ ph_fuzz_render(const char *t, enum ph_escape esc, const char *const vals[PH_NVAR
 	free(b.p);
 }
 
+/* Percent-decodes what ph_escape_url wrote (n bytes): -1 on anything it would not
+ * write (a raw '&', '=', '+', '%' not followed by two hex digits...). */
+static int
+ph_fuzz_unescape(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+		if (c == '%') {
+			if (i + 2 >= n || ph_hexval(s[i + 1]) < 0 || ph_hexval(s[i + 2]) < 0)
+				return -1;
+			c = ph_hexval(s[i + 1]) * 16 + ph_hexval(s[i + 2]);
+			i += 2;
+		} else if (!isalnum(c) && strchr("-._~", c) == NULL)
+			return -1;
+		if (o + 1 >= cap)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* The query (or form) q must be exactly names[0]=v&names[1]=v... with every value
+ * decoding back to want: a value cannot end its component or add a field. */
+static void
+ph_fuzz_fields(const char *q, const char *const *names, size_t nnames, const char *want)
+{
+	size_t cap = 3 * strlen(want) + 2;
+	char *val = malloc(cap);
+
+	for (size_t i = 0; i < nnames; i++) {
+		size_t kl = strlen(names[i]);
+		const char *amp = strchr(q, '&'), *end = amp != NULL ? amp : q + strlen(q);
+		if (strncmp(q, names[i], kl) != 0 || q[kl] != '=' ||
+		    ph_fuzz_unescape(q + kl + 1, (size_t)(end - q - kl - 1), val, cap) != 0 ||
+		    strcmp(val, want) != 0)
+			abort();
+		if ((i + 1 < nnames) != (amp != NULL))
+			abort();	/* a field too many or too few */
+		q = end + (amp != NULL);
+	}
+	free(val);
+}
+
+/* What a JSON string holding v reads back as: v, invalid UTF-8 bytes as U+FFFD. */
+static char *
+ph_fuzz_json_expect(const char *v)
+{
+	const unsigned char *s = (const unsigned char *)v;
+	char *out = malloc(3 * strlen(v) + 1), *o = out;
+
+	while (*s != '\0') {
+		uint32_t cp;
+		size_t n = ph_utf8_next(s, &cp);
+		if (cp == 0xfffd && n == 1) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+		} else {
+			memcpy(o, s, n);
+			o += n;
+		}
+		s += n;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The rendered JSON body has exactly the template's fields, each holding the value. */
+static void
+ph_fuzz_json_fields(const char *body, const char *v)
+{
+	static const char *const plain[] = { "m", "op", "a", "k" };
+	json_t *j = json_loads(body, 0, NULL), *id;
+	char *want = ph_fuzz_json_expect(v), *both;
+	const char *got;
+
+	if (j == NULL || !json_is_object(j) || json_object_size(j) != 6)
+		abort();
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+		if ((got = json_string_value(json_object_get(j, plain[i]))) == NULL || strcmp(got, want) != 0)
+			abort();
+	if (asprintf(&both, "%s and %s", want, want) < 0)
+		abort();
+	if ((got = json_string_value(json_object_get(j, "c"))) == NULL || strcmp(got, both) != 0)
+		abort();
+	id = json_object_get(j, "id");
+	if (!json_is_array(id) || json_array_size(id) != 1 ||
+	    (got = json_string_value(json_array_get(id, 0))) == NULL || strcmp(got, want) != 0)
+		abort();
+	free(both);
+	free(want);
+	json_decref(j);
+}
+
+/* The URL, a form body and the JSON body rendered with every variable = v: v stays
+ * inside its query component, form field or JSON string, and reads back as itself. */
+static void
+ph_fuzz_escapes(const char *url_t, const char *json_t_, const char *v)
+{
+	static const char *const url_names[] = { "m", "op", "o", "a", "p", "c", "id", "k" };
+	static const char *const form_names[] = { "mobile", "circle", "key" };
+	static const char form_t[] = "mobile=${mobile}&circle=${circle}&key=${secret}";
+	const char *vals[PH_NVARS];
+	struct ph_buf b = { malloc(PH_BODY_MAX), 0, PH_BODY_MAX, 0 };
+
+	for (int i = 0; i < PH_NVARS; i++)
+		vals[i] = v;
+	if (b.p == NULL)
+		abort();
+	b.p[0] = '\0';
+	if (ph_template_render(&b, url_t, PH_ESC_URL, vals) == 0) {
+		const char *q = strchr(b.p, '?');
+		if (q == NULL || strchr(b.p, '#') != NULL || q != strchr(b.p, '?') ||
+		    strncmp(b.p, "https://p.example/rc?", (size_t)(q + 1 - b.p)) != 0)
+			abort();
+		ph_fuzz_fields(q + 1, url_names, 8, v);
+	}
+	b.len = 0;
+	b.over = 0;
+	b.p[0] = '\0';
+	if (ph_template_render(&b, form_t, PH_ESC_URL, vals) == 0)
+		ph_fuzz_fields(b.p, form_names, 3, v);
+	b.len = 0;
+	b.over = 0;
+	b.p[0] = '\0';
+	if (ph_template_render(&b, json_t_, PH_ESC_JSON, vals) == 0)
+		ph_fuzz_json_fields(b.p, v);
+	free(b.p);
+}
+
 void
 provider_http_fuzz_one(const uint8_t *data, size_t len)
 {
@@ -1701,5 +1833,6 @@ provider_http_fuzz_one(const uint8_t *data, size_t len)
 	}
 	ph_fuzz_render(url_t, PH_ESC_URL, vals, 0);
 	ph_fuzz_render(json_t_, PH_ESC_JSON, vals, 1);
+	ph_fuzz_escapes(url_t, json_t_, s);
 	free(s);
 }

@@ -2,8 +2,11 @@
  * (engine/provider_http.c): the input is a provider's HTTP answer body mapped to a
  * provider_answer (numbers kept as text, dotted JSON paths, value lists), a balance,
  * a ${...} template checked and rendered, and the value of every template variable
- * (URL and JSON escaping). The checks live in provider_http_fuzz_one, next to the
- * static functions they reach. Built with clang -fsanitize=fuzzer,address,undefined
+ * (URL and JSON escaping): rendered into a URL, a form body and a JSON body, the value
+ * must read back as itself from its own query component, form field or JSON string,
+ * with no field added or lost (it cannot break out). The checks live in
+ * provider_http_fuzz_one, next to the static functions they reach. Callbacks (form,
+ * JSON, query, secret) are fuzzed through the real HTTP server by fuzz_http. Built with clang -fsanitize=fuzzer,address,undefined
  * (mk/fuzz.mk). */
 #include <stddef.h>
 #include <stdint.h>
