@@ -71,6 +71,8 @@ field() { sed -n 's/^LOAD .*\b'"$2"'=\([0-9.]*\).*/\1/p' "$1" | tail -1; }
 fcmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
 verdict() { if fcmp "$1" "$2" "$3"; then echo met; else echo missed; fi; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# cpu_ticks PID: user + system time of a process, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 
 # load NAME ARGS...: runs the load tool (its end bounded by its reply timeout), stdout in
 # $OUT/NAME.out; with --progress, VmRSS of rechargd is sampled when replies first reach
@@ -172,10 +174,15 @@ drain
 RSS_AT=100000
 [ "$RSS_N" -lt 1000000 ] && RSS_AT=$((RSS_N / 10))
 log "max sustained rate: $RSS_N RCs closed loop, window $WINDOW (RSS at $RSS_AT and $RSS_N)"
+cpu0=$(cpu_ticks "$RD_PID")
 load max --count "$RSS_N" --senders "$FIRST:$SENDERS" --window "$WINDOW" --reply-timeout 30 \
 	--text "RC 91%08d AIRTEL 10" --progress
 MAX_RATE=$(field "$OUT/max.out" rate)
 MAX_RATE=${MAX_RATE:-0}
+cpu1=$(cpu_ticks "$RD_PID")
+# CPU per message: what the rate would be on an idle core, whatever else the machine ran
+cpu_us=$(awk -v a="${cpu0:-0}" -v b="${cpu1:-0}" -v hz="$(getconf CLK_TCK)" -v n="$(field "$OUT/max.out" replies)" \
+	'BEGIN { if (n > 0 && b > a) printf "%.0f", (b - a) * 1e6 / hz / n; else print "?" }')
 if [ -n "$KANNEL" ]; then
 	ref=$KANNEL; refname="Kannel $KANNEL (same run)"
 else
@@ -188,6 +195,7 @@ row "sustained rate, rechargd (msg/s)" "$MAX_RATE" ">= $refname (${ratio}x)" "$v
 echo_ratio=$(awk -v a="$MAX_RATE" -v b="$ECHO_RATE" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
 row "sustained rate, rechargd / echo-ESME" "$echo_ratio" "baseline 1 = 1.00" info
 row "closed-loop p99, rechargd (ms, window $WINDOW)" "$(field "$OUT/max.out" p99_ms)" "-" info
+row "rechargd CPU per message (us, user+sys)" "$cpu_us" "-" info
 read -r rss1 at1 <"$OUT/max.rss1" 2>/dev/null || { rss1=""; at1=""; }
 rss2=$(cat "$OUT/max.rss2" 2>/dev/null)
 if [ -n "$rss1" ] && [ -n "$rss2" ]; then
@@ -235,6 +243,8 @@ v=$(verdict "${p99:-1e9}" "<" 50)
 [ "$(field "$OUT/half.out" missing)" = 0 ] || v=missed
 row "p99 at $half/s open loop (ms)" "${p99:-failed}" "< 50 ms" "$v"
 drain
+
+row "machine load average (1 min) after the SMS runs" "$(cut -d' ' -f1 /proc/loadavg)" "$(nproc) cores" info
 
 # the books
 kill -TERM "$RD_PID" 2>/dev/null
