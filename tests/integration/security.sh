@@ -15,7 +15,7 @@ PROVSIM="$ROOT/$B/provsim"
 SP=Zq7Kp2Wv                          # SMPP password (8 characters at most)
 PS=PsK_7f3e9a1c55d2                  # provider secret (${secret} in its URLs and bodies)
 CS=CbS_51c0de77aa90                  # callback secret
-PIN_A=604917; PIN_A2=583026; PIN_ADM=729461
+PIN_A=604917; PIN_A2=583026; PIN_ADM=729461; PIN_B=318264
 A=919800000001; B2=919800000002; ADMIN=919800000009; U=919899999999
 
 T_LOG_LEVEL=trace
@@ -104,6 +104,7 @@ CONF
 c retailer add $A --name "Pin Shop" --pin $PIN_A
 c wallet credit $A 1000
 c retailer add $B2 --name "Api Shop"
+c retailer set-pin $B2 $PIN_B
 c wallet credit $B2 1000
 c admin add $ADMIN --pin $PIN_ADM
 c route set AIRTEL agg
@@ -300,7 +301,7 @@ for s in "$SP" "$PS" "$CS" "$KEY" "$KEY_OLD" "${KEY:11}"; do
 	hit=$(grep -lF -- "$s" "${SCAN[@]}" "$T_DIR"/rechargd.db* 2>/dev/null | sed 's|.*/||' | tr '\n' ' ')
 	check "secret ${s:0:4}... appears nowhere${hit:+ (found in: $hit)}" test -z "$hit"
 done
-for p in $PIN_A $PIN_A2 $PIN_ADM; do
+for p in $PIN_A $PIN_A2 $PIN_ADM $PIN_B; do
 	hit=$(grep -lw -- "$p" "${SCAN[@]}" 2>/dev/null | sed 's|.*/||' | tr '\n' ' ')
 	check "PIN $p appears nowhere${hit:+ (found in: $hit)}" test -z "$hit"
 	hit=$(grep -al -- "$p" "$T_DIR"/rechargd.db* 2>/dev/null | sed 's|.*/||' | tr '\n' ' ')
