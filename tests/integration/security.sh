@@ -290,6 +290,13 @@ c txn list --limit 50; c txn show "$TX_AGG"; c retailer list; c apikey list; c a
 c provider list; c complaint list; c admin list; c retailer show $A
 curl -s --max-time 5 "$H/metrics" >"$T_DIR/metrics.txt"
 check "/metrics served" grep -q '^rechargd_' "$T_DIR/metrics.txt"
+# a reload re-checks: a config opened to others meanwhile is refused, the running one kept
+chmod 644 "$T_CONF"; kill -HUP "$T_RD_PID"
+for _ in $(seq 1 50); do grep -q 'reload refused: .*chmod 640' "$T_DIR/rechargd.log" && break; sleep 0.1; done
+check "SIGHUP with the config open to others: reload refused naming the fix" grep -qF "reload refused: $T_CONF is readable" "$T_DIR/rechargd.log"
+chmod 600 "$T_CONF"
+api "$H/api/v1/balance" -H "X-API-Key: $KEY"
+check "... and the daemon keeps serving" test "$CODE" = 200
 rd_stop
 check "SIGTERM: exit 0" test "${T_RD_RC:-1}" = 0
 
