@@ -41,6 +41,8 @@ static int port;
 static char *resp;
 static size_t resp_len;
 
+static void fuzz_fail(const char *why) __attribute__((noreturn));
+
 static void
 fuzz_fail(const char *why)
 {
@@ -101,7 +103,7 @@ fuzz_check_answers(void)
 	while (at < resp_len) {
 		const char *p = resp + at, *end = resp + resp_len, *hdr_end, *line;
 		long clen = -1;
-		int code, json = 0;
+		int code = 0, json = 0;
 
 		hdr_end = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
 		if (hdr_end == NULL)
@@ -199,6 +201,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rig_turns(rig, 2);
 	if (http_channel_connections(rig->http) != 0)
 		fuzz_fail("a connection is still counted after the client left");
+	if (getenv("RIG_LOG") != NULL)
+		fprintf(stderr, "--- answers ---\n%.*s\n", (int)resp_len, resp);
 	fuzz_check_answers();
 	return 0;
 }

@@ -1,4 +1,7 @@
 /* tests/fuzz/rig.c: see rig.h. */
+#include <errno.h>
+#include <glob.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +70,27 @@ rig_turns(struct rig *r, int turns)
 		event_base_loop(r->base, EVLOOP_NONBLOCK);
 }
 
+/* Directories of rigs whose process died without its atexit (a crash): removed. */
+static void
+rig_sweep(const char *parent)
+{
+	char pattern[96], cmd[160];
+	glob_t g;
+
+	snprintf(pattern, sizeof pattern, "%s/rechargd-fuzz-*-*", parent);
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		long pid = strtol(g.gl_pathv[i] + strlen(parent) + strlen("/rechargd-fuzz-"), NULL, 10);
+		if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+			snprintf(cmd, sizeof cmd, "rm -rf '%s'", g.gl_pathv[i]);
+			if (system(cmd) != 0)
+				fprintf(stderr, "rig: cannot remove %s\n", g.gl_pathv[i]);
+		}
+	}
+	globfree(&g);
+}
+
 struct rig *
 rig_open(void)
 {
@@ -78,8 +102,11 @@ rig_open(void)
 	const char *perr = NULL;
 	FILE *f;
 
-	snprintf(r->dir, sizeof r->dir, "%s/rechargd-fuzz-XXXXXX",
-	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+	if (getenv("RIG_LOG") != NULL)		/* RIG_LOG=4: see what an input does */
+		log_level = atoi(getenv("RIG_LOG"));
+	const char *parent = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	rig_sweep(parent);
+	snprintf(r->dir, sizeof r->dir, "%s/rechargd-fuzz-%ld-XXXXXX", parent, (long)getpid());
 	if (mkdtemp(r->dir) == NULL)
 		rig_die("mkdtemp", r->dir);
 	rig_the = r;

@@ -4,7 +4,8 @@
  * parser, the group-commit batch, the engine with the built-in sim provider (and an
  * http-json provider that only takes callbacks), the SMS channel, the REST API and the
  * HTTP channel, wired as daemon/daemon.c wires them. One retailer (RIG_MSISDN, PIN
- * RIG_PIN, a large wallet) holds the API key RIG_APIKEY. The directory goes at exit. */
+ * RIG_PIN, a large wallet) holds the API key RIG_APIKEY. The directory goes at exit (a
+ * crashed rig's at the next start). RIG_LOG=N sets the log level (4: trace). */
 #ifndef RECHARGD_FUZZ_RIG_H
 #define RECHARGD_FUZZ_RIG_H
 
