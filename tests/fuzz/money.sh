@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
 # libFuzzer over money and MSISDN text (tests/fuzz/fuzz_money.c: common/money.c,
-# common/msisdn.c), FUZZ_SECONDS (default 20) from the seed corpus.
+# common/msisdn.c), FUZZ_SECONDS (default 10) from the seed corpus.
 . "$(dirname "$0")/fuzz.bash"
-fuzz_run money 256
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} fuzz_run money 256

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
 # libFuzzer over the SMS command grammar (tests/fuzz/fuzz_parser.c: parser/parser.c),
-# FUZZ_SECONDS (default 20) from the seed corpus.
+# FUZZ_SECONDS (default 10) from the seed corpus.
 . "$(dirname "$0")/fuzz.bash"
-fuzz_run parser 1024
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} fuzz_run parser 1024
