@@ -227,7 +227,8 @@ sms_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sms_channel *c = arg;
 
-	if (db_sms_part_expire(batch_db(c->batch),
+	/* degraded: nothing can be deleted either; the batch probes and says when */
+	if (!batch_degraded(c->batch) && db_sms_part_expire(batch_db(c->batch),
 	    clock_now_ms() - (int64_t)c->cfg->reassembly_timeout_s * 1000, sms_part_dropped, c) < 0)
 		log_warn("long MO expiry: %s", db_error(batch_db(c->batch)));
 

@@ -35,6 +35,10 @@ if [ "${STORAGE_FAULT:-tmpfs}" = tmpfs ] && mount -t tmpfs -o size=4m tmpfs "$MN
 	DB="$MNT/rechargd.db"
 	sed -i "s|^path = rechargd.db\$|path = $DB|" "$T_CONF"
 fi
+if [ $MODE = fsize ] && ! command -v prlimit >/dev/null; then
+	not_ok "storage faults: neither mount (not root / no CAP_SYS_ADMIN) nor prlimit (util-linux) is available"
+	exit 1
+fi
 s_cleanup() {
 	t_cleanup
 	[ "$MODE" = tmpfs ] && { umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null; }

@@ -5,9 +5,16 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sys/resource.h>
 #include <cmocka.h>
 #include <sqlite3.h>
+#include <event2/event.h>
 
+#include "common/common.h"
 #include "db/db.h"
 
 static void
@@ -49,12 +56,99 @@ test_probe_delay(void **state)
 		assert_true(db_probe_delay_ms(i + 1) >= db_probe_delay_ms(i));
 }
 
+static void
+test_done_cb(void *arg, int committed)
+{
+	*(int *)arg = committed;
+}
+
+static void
+test_count_cb(void *arg, const struct db_audit *a)
+{
+	(*(int *)arg)++;
+}
+
+static int
+test_audit_rows(struct db *db)
+{
+	int n = 0;
+
+	assert_int_equal(db_audit_each(db, 0, test_count_cb, &n), 0);
+	return n;
+}
+
+/* A real write failure (RLIMIT_FSIZE: EFBIG, as a full disk gives ENOSPC) at COMMIT:
+ * the batch is rolled back whole, its waiters told, joins refused at once; once writes
+ * work again the probe ends the state by itself. */
+static void
+test_batch_degrades_and_resumes(void **state)
+{
+	char dir[] = "/tmp/rechargd-unit-storage-XXXXXX", path[64], *cause = NULL;
+	struct rlimit old, lim;
+	struct event_base *base;
+	struct batch *b;
+	struct db *db;
+	int committed = -1, rc, before;
+
+	log_level = LOGL_ERROR;       /* the migrations are not news here */
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/t.db", dir);
+	db = db_open(path, 1, &cause);
+	assert_non_null(db);
+	base = event_base_new();
+	assert_int_equal(event_base_priority_init(base, 3), 0);
+	b = batch_new(base, db);
+	before = test_audit_rows(db);
+
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 1;
+	assert_int_equal(batch_join(b), 0);
+	assert_int_equal(db_audit_add(db, "test", "write", "a", "", ""), 0);
+	batch_defer(b, test_done_cb, &committed);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rc = batch_commit(b);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+
+	assert_int_equal(rc, -1);
+	assert_int_equal(committed, 0);
+	assert_int_equal(db_last_fault(db), DB_FAULT_STORAGE);
+	assert_int_equal(batch_degraded(b), 1);
+	assert_int_equal(batch_failed_commits(b), 1);
+	assert_int_equal(test_audit_rows(db), before);        /* nothing half-written */
+	assert_int_equal(batch_join(b), -1);                   /* refused, no transaction */
+	assert_int_equal(batch_is_open(b), 0);
+	assert_false(db_in_transaction(db));
+	assert_int_equal(batch_refused_count(b), 1);
+
+	/* writes work again: the first probe (DB_PROBE_MIN_MS) ends the state */
+	struct timeval tv = { 1, 0 };
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	assert_int_equal(batch_degraded(b), 0);
+	assert_int_equal(batch_join(b), 0);
+	assert_int_equal(db_audit_add(db, "test", "write", "b", "", ""), 0);
+	committed = -1;
+	batch_defer(b, test_done_cb, &committed);
+	assert_int_equal(batch_commit(b), 0);
+	assert_int_equal(committed, 1);
+	assert_int_equal(test_audit_rows(db), before + 1);
+
+	batch_free(b);
+	event_base_free(base);
+	db_close(db);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fault_class),
 		cmocka_unit_test(test_probe_delay),
+		cmocka_unit_test(test_batch_degrades_and_resumes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
