@@ -129,7 +129,7 @@ sms_answers_write(struct sms_channel *c)
 	struct timeval tv = { 1, 0 };
 	int wrote = 0;
 
-	if (batch_join(c->batch) != 0)
+	if (batch_degraded(c->batch) || batch_join(c->batch) != 0)
 		goto later;
 	for (int i = 0; i < c->nanswers; i++) {
 		struct sms_answer *a = &c->answers[i];

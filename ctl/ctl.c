@@ -199,6 +199,23 @@ ctl_backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
+/* 1 when the folder holding path is on a read-only filesystem (EROFS). */
+static int
+ctl_db_dir_readonly(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	strlcpy_safe(dir, path, sizeof dir);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strlcpy_safe(dir, ".", sizeof dir);
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	return access(dir, W_OK) != 0 && errno == EROFS;
+}
+
 /* Opening may meet the daemon mid-checkpoint: wait a little, as ctl_tx does. */
 int
 ctl_open_db(struct ctl *c, int create)
@@ -217,6 +234,9 @@ ctl_open_db(struct ctl *c, int create)
 	}
 	if (!create && access(c->cfg->db_path, F_OK) != 0)
 		ctl_error(c, "%s: no database (run rechargectl init)", c->cfg->db_path);
+	else if (ctl_db_dir_readonly(c->cfg->db_path))
+		ctl_error(c, "%s (the database's filesystem is read-only: SQLite needs to write its -wal "
+		    "and -shm files next to it; remount it read-write)", cause ? cause : "cannot open the database");
 	else
 		ctl_error(c, "%s", cause ? cause : "cannot open the database");
 	free(cause);

@@ -99,7 +99,7 @@ engine_settle_apply(struct engine *e, struct engine_flight *f)
 	int64_t balance = 0;
 	int rc;
 
-	if (batch_join(e->batch) != 0 || db_savepoint(db) != 0) {
+	if (batch_degraded(e->batch) || batch_join(e->batch) != 0 || db_savepoint(db) != 0) {
 		/* the provider did it: the outcome stays here (a flight, bounded by
 		 * max_inflight) until it is written; a restart meanwhile polls (design.md) */
 		if (!f->settle_waits++)

@@ -214,5 +214,17 @@ echo "# degraded episodes logged: $n; refused: $(metric rechargd_storage_refused
 
 rd_stop
 check "daemon stops cleanly" test "$T_RD_RC" -eq 0
+
+# read-only: the kernel refuses remount,ro while the daemon has the database open for
+# writing, so it is shown to rechargectl once the daemon is stopped
+if [ $MODE = tmpfs ] && mount -o remount,ro "$MNT" 2>/dev/null; then
+	out=$(ctl wallet credit $A 5 2>&1); rc=$?
+	echo "$out" | sed 's/^/    rechargectl: /' | head -2
+	check "rechargectl on a read-only filesystem fails cleanly (exit $rc) and says why" \
+		test "$rc" -eq 1 -a -n "$(grep -i 'read-only' <<<"$out")"
+	mount -o remount,rw "$MNT"
+else
+	echo "# read-only filesystem for rechargectl: not run ($MODE mode: no mount)"
+fi
 s_cleanup
 t_done
