@@ -138,7 +138,15 @@ sed -e "s|^path = /var/lib/rechargd/|path = $T_DIR/a/|" \
     "$D/usr/share/doc/rechargd/rechargd.conf.example" >"$T_DIR/a/rechargd.conf"
 check "example: only the paths and ports differ (4 lines)" \
 	test "$(diff "$D/usr/share/doc/rechargd/rechargd.conf.example" "$T_DIR/a/rechargd.conf" | grep -c '^>')" -eq 4
+# the way docs/operations.md installs it (0640; group rechargd there) passes; copied as
+# the docs folder has it (0644) it is refused, since it holds the SMPP password
+chmod 640 "$T_DIR/a/rechargd.conf"
 example_run "example as shipped" "$T_DIR/a/rechargd.conf" "$hp"
+chmod 644 "$T_DIR/a/rechargd.conf"
+out=$("$D/usr/sbin/rechargd" -c "$T_DIR/a/rechargd.conf" 2>&1); rc=$?
+check "example left 0644: rechargd refuses (exit $rc) with chmod 640" \
+	test $rc -eq 2 -a -n "$(grep -F "chmod 640 $T_DIR/a/rechargd.conf" <<<"$out")"
+chmod 640 "$T_DIR/a/rechargd.conf"
 
 # every "#key = value" and "#[section]" switched on: the defaults it shows are valid, and
 # so is the http-json provider (its host made a closed local port: nothing leaves)

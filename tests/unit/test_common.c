@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sys/stat.h>
 
 #include "common/common.h"
 
@@ -134,6 +135,71 @@ test_config(void **state)
 	free(cause);
 }
 
+/* config_has_secrets and config_perms_check on real files: o+r/o+w refused only where a
+ * secret is held, group access allowed */
+static void
+test_config_perms(void **state)
+{
+	char dir[] = "/tmp/rechargd-perms-XXXXXX", conf[256], db[256], cmd[600];
+	char *cause, *warning;
+	struct config *cfg;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf, sizeof conf, "%s/r.conf", dir);
+	snprintf(db, sizeof db, "%s/rechargd.db", dir);
+	assert_non_null(f = fopen(conf, "w"));
+	fputs(BASE, f);
+	fclose(f);
+	assert_non_null(cfg = config_load(conf, &cause));
+	assert_true(config_has_secrets(cfg));
+	chmod(conf, 0644);
+	assert_int_equal(config_perms_check(cfg, &cause, &warning), -1);
+	assert_non_null(strstr(cause, "(mode 0644) and holds secrets"));
+	assert_non_null(strstr(cause, "chmod 640"));
+	free(cause);
+	chmod(conf, 0640);
+	assert_int_equal(config_perms_check(cfg, &cause, &warning), 0);
+	assert_null(warning);
+	/* the database and its WAL: always secret */
+	assert_non_null(f = fopen(db, "w"));
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "%s-wal", db);
+	assert_non_null(f = fopen(cmd, "w"));
+	fclose(f);
+	chmod(db, 0600);
+	chmod(cmd, 0604);
+	assert_int_equal(config_perms_check(cfg, &cause, &warning), -1);
+	assert_non_null(strstr(cause, "rechargd.db-wal is readable"));
+	free(cause);
+	unlink(cmd);
+	unlink(db);
+	config_free(cfg);
+	/* no secret: a warning */
+	assert_non_null(f = fopen(conf, "w"));
+	fputs("[smpp]\nsystem_id = x\npassword =\nsource_addr = 5555\n[engine]\ndefault_provider = sim\n"
+	    "[provider.sim]\ntype = sim\n", f);
+	fclose(f);
+	chmod(conf, 0666);
+	assert_non_null(cfg = config_load(conf, &cause));
+	assert_false(config_has_secrets(cfg));
+	assert_int_equal(config_perms_check(cfg, &cause, &warning), 0);
+	assert_non_null(warning);
+	assert_non_null(strstr(warning, "(mode 0666)"));
+	free(warning);
+	config_free(cfg);
+	/* a provider secret makes it secret again */
+	assert_non_null(f = fopen(conf, "a"));
+	fputs("[provider.agg]\ntype = http-json\ncallback_secret = s\n", f);
+	fclose(f);
+	assert_non_null(cfg = config_load(conf, &cause));
+	assert_true(config_has_secrets(cfg));
+	config_free(cfg);
+	unlink(conf);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -143,6 +209,7 @@ main(void)
 		cmocka_unit_test(test_commission),
 		cmocka_unit_test(test_msisdn),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_perms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
