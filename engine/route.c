@@ -166,6 +166,8 @@ engine_poll(struct engine *e, struct engine_flight *f)
 	struct db_txn t;
 	int rc;
 
+	if (f->settling)
+		return;            /* decided: engine_settled_cb removes it once on disk */
 	if (p == NULL || p->ops->status == NULL) {
 		if (p != NULL && p->ops->in_process)
 			return;        /* the sim settles by itself */

@@ -81,6 +81,10 @@ void
 engine_settle(struct engine *e, struct engine_flight *f, int success, int code,
     const char *provider, const char *ref)
 {
+	/* a poll still armed would find the state decided in the open batch and free the
+	 * flight before engine_settled_cb runs (heap use after free under load) */
+	if (f->timer != NULL)
+		evtimer_del(f->timer);
 	f->settling = 1;
 	f->settle_success = success;
 	f->settle_code = code;
