@@ -243,7 +243,7 @@ fuzz_expect_text(uint8_t dc, const uint8_t *body, size_t len)
 static void
 fuzz_part(int src, int mode, uint8_t dc, int ref, int total, int seq, const uint8_t *body, size_t len)
 {
-	uint8_t sm[256];
+	uint8_t sm[254];
 	size_t smlen = 0;
 	struct fuzz_msg *m;
 
@@ -259,8 +259,8 @@ fuzz_part(int src, int mode, uint8_t dc, int ref, int total, int seq, const uint
 			memcpy(sm, h, 7);
 			smlen = 7;
 		}
-		if (len > sizeof sm - smlen)
-			len = sizeof sm - smlen - 1;
+		if (len > 254 - smlen)
+			len = 254 - smlen;	/* short_message holds 254 octets at most */
 		memcpy(sm + smlen, body, len);
 		smlen += len;
 		fuzz_feed(src, 0x40, dc, sm, smlen, NULL, 0, 0, 0, 0, 0);
