@@ -14,8 +14,9 @@
  *    the decoding of its parts' bodies concatenated in sequence order (a redelivered
  *    part changes nothing: the first copy stays), as stored: PINs masked;
  *  - nothing completes twice, nothing completes early, nothing else appears;
- *  - more than 16 parts or more than 4096 octets never complete; sms_parts holds
- *    exactly the parts the model holds (bounded storage); expiry empties it;
+ *  - more than 16 parts or more than 4096 octets (message_payload parts up to 1020)
+ *    never complete; sms_parts holds exactly the parts the model holds (bounded
+ *    storage); expiry empties it;
  *  - every deliver_sm is answered exactly once, ESME_ROK, and only after a commit.
  * Built with clang -fsanitize=fuzzer,address,undefined (mk/fuzz.mk). */
 #include <stddef.h>
@@ -32,15 +33,15 @@
 
 #define FUZZ_PARTS_MAX 16                  /* SMS_LONG_MO_PARTS */
 #define FUZZ_LONG_MAX 4096                 /* SMS_LONG_MO_MAX */
-#define FUZZ_KEYS 1024
+#define FUZZ_KEYS 2048                     /* more than 8192 octets of records can name */
 
 /* What the model holds for one (source, ref, total). */
 struct fuzz_msg {
 	int used;
 	int src, ref, total;
-	int have[256];
-	uint8_t body[256][256];
-	int len[256];
+	int have[FUZZ_PARTS_MAX + 1];
+	uint8_t body[FUZZ_PARTS_MAX + 1][1024];
+	int len[FUZZ_PARTS_MAX + 1];
 };
 
 static struct rig *rig;
@@ -393,6 +394,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ref = mode == 0 ? rb : (op & 0x80 ? rb << 8 : 0) | rb;
 			if (!(fl & 0x20))
 				len %= 48;
+			else if (mode == 3 && (op & 0x40))
+				len *= 4;	/* a message_payload part may be long: past 4096 in all */
 			if (len > size - at)
 				len = size - at;
 			fuzz_part(fl & 1, mode, codings[(fl >> 3) & 3], ref, total, seq, data + at, len);

@@ -3,4 +3,4 @@
 # SMS channel, SQLite sms_parts, against a model of the parts), FUZZ_SECONDS (default 15)
 # from the seed corpus.
 . "$(dirname "$0")/fuzz.bash"
-FUZZ_SECONDS=${FUZZ_SECONDS:-15} fuzz_run reassembly 4096
+FUZZ_SECONDS=${FUZZ_SECONDS:-15} fuzz_run reassembly 8192
