@@ -160,25 +160,25 @@ T_PIDS="$T_PIDS $API_CLIENT"
 
 # the chaos: SOAK_KILLS SIGKILLs spread at random over SOAK_SECONDS; meanwhile provider
 # fault windows and wallet top-ups
-KILLS=0 PFAULTS=0 TOPUPS=0
-end=$((T0 + SOAK_SECONDS))
-gap_ms=$((SOAK_SECONDS * 1000 / SOAK_KILLS - 350))   # a restart and the loop take ~350 ms
-[ "$gap_ms" -ge 300 ] || gap_ms=300
+KILLS=0 DIED=0 PFAULTS=0 TOPUPS=0
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+start_ms=$(now_ms)
+end_ms=$((start_ms + SOAK_SECONDS * 1000))
+period=$((SOAK_SECONDS * 1000 / SOAK_KILLS))
 pfault_until=0
-while [ "$KILLS" -lt "$SOAK_KILLS" ] || [ "$(date +%s)" -lt "$end" ]; do
-	# up for 30% .. 170% of the mean gap
-	up=$((gap_ms * 3 / 10 + RANDOM * gap_ms * 14 / 10 / 32768))
-	slept=0
-	while [ "$slept" -lt "$up" ]; do
-		now_ms=$(($(date +%s%N) / 1000000))
-		if [ "$now_ms" -ge "$pfault_until" ] && [ $((RANDOM % 3)) -eq 0 ]; then
+# kill i falls at a random point of the i-th of SOAK_KILLS equal slices of the load
+# phase (15% .. 85% into it), so loop overhead on a loaded machine cannot skip kills
+while [ "$KILLS" -lt "$SOAK_KILLS" ]; do
+	next_kill=$((start_ms + KILLS * period + period * 15 / 100 + RANDOM * period * 70 / 100 / 32768))
+	while [ "$(now_ms)" -lt "$next_kill" ]; do
+		if [ "$(now_ms)" -ge "$pfault_until" ] && [ $((RANDOM % 3)) -eq 0 ]; then
 			case $((RANDOM % 5)) in
 			0) p='"mode":"503"' ;; 1) p='"mode":"500"' ;; 2) p='"mode":"hang"' ;;
 			3) p='"mode":"garbage"' ;; 4) p='"mode":"mix","down_pct":30,"error_pct":20,"hang_pct":10,"garbage_pct":20' ;;
 			esac
 			len=$((300 + RANDOM % 1500))
 			ps_control "{$p,\"for_ms\":$len}"
-			pfault_until=$((now_ms + len + 100))
+			pfault_until=$(($(now_ms) + len + 100))
 			PFAULTS=$((PFAULTS + 1))
 		fi
 		if [ $((RANDOM % 8)) -eq 0 ]; then
@@ -186,18 +186,21 @@ while [ "$KILLS" -lt "$SOAK_KILLS" ] || [ "$(date +%s)" -lt "$end" ]; do
 			ctl wallet credit "$1" $((RANDOM % 60 + 20)) >/dev/null 2>&1 && TOPUPS=$((TOPUPS + 1))
 			ctl wallet credit "$2" $((RANDOM % 60 + 20)) >/dev/null 2>&1 && TOPUPS=$((TOPUPS + 1))
 		fi
-		sleep 0.25
-		slept=$((slept + 250))
+		sleep 0.2
 	done
-	if [ "$KILLS" -lt "$SOAK_KILLS" ] || [ "$(date +%s)" -lt "$end" ]; then
-		kill -9 "$T_RD_PID" 2>/dev/null && KILLS=$((KILLS + 1))
+	if kill -9 "$T_RD_PID" 2>/dev/null; then
+		KILLS=$((KILLS + 1))
 		wait "$T_RD_PID" 2>/dev/null
-		sleep "$(printf '0.%03d' $((RANDOM % 400)))"
-		rd_start
+	else
+		DIED=$((DIED + 1))   # it exited by itself: a crash or an exit, never expected
+		wait "$T_RD_PID" 2>/dev/null; echo "# rechargd exited by itself (status $?)"
 	fi
-	[ "$(date +%s)" -ge $((end + 60)) ] && break   # bounded even on a slow machine
+	sleep "$(printf '0.%03d' $((RANDOM % 400)))"
+	rd_start
 done
-LOAD_S=$(($(date +%s) - T0))
+while [ "$(now_ms)" -lt "$end_ms" ]; do sleep 0.2; done
+LOAD_S=$((($(now_ms) - start_ms) / 1000))
+check "rechargd never exited by itself ($DIED times)" test "$DIED" -eq 0
 echo "# load phase: ${LOAD_S}s, $KILLS kills, $PFAULTS provider fault windows, $TOPUPS top-ups"
 
 # drain: load stops, the provider behaves, everything settles (bounded)
