@@ -94,9 +94,10 @@ fuzz_settle(int fd, int max_turns)
 	return closed;
 }
 
-/* The answers, one by one. */
+/* The answers, one by one. head: the client may have sent a HEAD request, whose answer
+ * carries the Content-Length of a body it does not send. */
 static void
-fuzz_check_answers(void)
+fuzz_check_answers(int head)
 {
 	size_t at = 0;
 
@@ -133,8 +134,19 @@ fuzz_check_answers(void)
 			line = eol + 2;
 		}
 		p = hdr_end + 4;
-		if (clen < 0)
-			clen = end - p;		/* to the close */
+		if (code < 200 || (head && (p == end || (end - p >= 5 && memcmp(p, "HTTP/", 5) == 0))))
+			clen = 0;		/* 100 Continue; the answer to a HEAD */
+		else if (clen < 0 && memcmp(resp + at, "HTTP/1.1 ", 9) == 0) {
+			/* HTTP/1.1 without a Content-Length: no body (HEAD, 1xx, 204), so the
+			 * next answer or the end follows at once (libevent 2.1 sent a HEAD's
+			 * body here, found by this target: channels/http.c http_head) */
+			if (p != end && (end - p < 5 || memcmp(p, "HTTP/", 5) != 0))
+				fuzz_fail("a body after an HTTP/1.1 answer without Content-Length");
+			clen = 0;
+		} else if (clen < 0) {
+			at = resp_len;		/* HTTP/1.0: a body to the close, nothing after it */
+			continue;
+		}
 		if (clen > end - p)
 			fuzz_fail("a body shorter than its Content-Length");
 		if (json && clen > 0) {
@@ -203,6 +215,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_fail("a connection is still counted after the client left");
 	if (getenv("RIG_LOG") != NULL)
 		fprintf(stderr, "--- answers ---\n%.*s\n", (int)resp_len, resp);
-	fuzz_check_answers();
+	fuzz_check_answers(memmem(data, size, "HEAD", 4) != NULL);
 	return 0;
 }
