@@ -30,14 +30,14 @@ static const struct db_invariant db_invariants[] = {
 	  "SELECT 'TXN' || t.id || ' ' || t.state || ' amount ' || t.amount || ' wallet net '"
 	  " || coalesce(sum(l.amount), 0) FROM txns t JOIN retailers r ON r.id = t.retailer_id"
 	  " LEFT JOIN postings p ON p.txn_id = t.id"
-	  " LEFT JOIN ledger_lines l ON l.posting_id = p.id AND l.account_id = r.wallet_account"
+	  " LEFT JOIN ledger_lines l ON l.posting_id = p.id AND +l.account_id = r.wallet_account"
 	  " GROUP BY t.id HAVING coalesce(sum(l.amount), 0) <>"
 	  " CASE WHEN t.state IN ('PENDING', 'SUCCESS') THEN -t.amount ELSE 0 END" },
 	{ "transaction's commission differs from its state",
 	  "SELECT 'TXN' || t.id || ' ' || t.state || ' commission ' || t.commission || ' credited '"
 	  " || coalesce(sum(l.amount), 0) FROM txns t JOIN retailers r ON r.id = t.retailer_id"
 	  " LEFT JOIN postings p ON p.txn_id = t.id"
-	  " LEFT JOIN ledger_lines l ON l.posting_id = p.id AND l.account_id = r.commission_account"
+	  " LEFT JOIN ledger_lines l ON l.posting_id = p.id AND +l.account_id = r.commission_account"
 	  " GROUP BY t.id HAVING coalesce(sum(l.amount), 0) <>"
 	  " CASE WHEN t.state = 'SUCCESS' THEN t.commission ELSE 0 END" },
 	{ "transaction without exactly one hold",
@@ -62,7 +62,7 @@ static const struct db_invariant db_invariants[] = {
 	  " FROM settlement_batches b LEFT JOIN (SELECT s.batch_id, count(*) AS n, sum(l.amount) AS total"
 	  " FROM settlement_items s JOIN settlement_batches b2 ON b2.id = s.batch_id"
 	  " JOIN retailers r2 ON r2.id = b2.retailer_id"
-	  " JOIN ledger_lines l ON l.posting_id = s.posting_id AND l.account_id = r2.commission_account"
+	  " JOIN ledger_lines l ON l.posting_id = s.posting_id AND +l.account_id = r2.commission_account"
 	  " GROUP BY s.batch_id) i ON i.batch_id = b.id"
 	  " LEFT JOIN settlement_batches c ON c.id = b.carried_from"
 	  " WHERE b.count <> coalesce(i.n, 0) OR b.gross <> coalesce(i.total, 0) + coalesce(c.gross, 0)" },
