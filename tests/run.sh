@@ -83,7 +83,8 @@ for stage in $STAGES; do
 			    tests/integration/txrx.sh tests/integration/backpressure.sh tests/integration/longmo.sh \
 			    tests/integration/ctl-txn.sh tests/integration/providers.sh tests/integration/apikey.sh \
 			    tests/integration/admin-sms.sh tests/integration/ctl-ops.sh tests/integration/settle.sh \
-			    tests/integration/api.sh tests/integration/https.sh tests/integration/metrics.sh \
+			    tests/integration/api.sh tests/integration/https.sh tests/integration/metrics.sh tests/integration/storage.sh \
+			    tests/integration/security.sh tests/integration/providers-load.sh tests/integration/smscsim-load.sh \
 			    tests/interop/node-smpp.sh \
 			    tests/interop/net-smpp.sh
 			unset ASAN_OPTIONS UBSAN_OPTIONS
