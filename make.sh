@@ -11,8 +11,9 @@ libcurl4-openssl-dev libevent-dev libinih-dev libjansson-dev libssl-dev libcmock
 # tests: the real peers (curl, node-smpp on Node.js), sqlite3 to inspect the database,
 # clang's libFuzzer, valgrind, and dpkg-dev to fetch libsmpp34's source for an ASan build
 test_pkgs="sqlite3 curl systemd man-db groff-base clang libclang-rt-14-dev valgrind dpkg-dev procps python3 jq openssl xxd libnet-smpp-perl"
-# bench (make bench): wrk for the HTTP figures, Kannel for the SMS baseline (issue 7)
-bench_pkgs="wrk kannel"
+# bench (make bench): wrk for the HTTP figures, Kannel for the SMS baseline (issue 7),
+# strace to see which socket options Kannel sets
+bench_pkgs="wrk kannel strace"
 
 case "${1:-all}" in
 test|check|fuzz|soak) pkgs="$build_pkgs $test_pkgs" ;;

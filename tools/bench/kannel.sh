@@ -132,7 +132,7 @@ CONF
 # started after it listens; stdout in $OUT/NAME.out. The boxes of one run are stopped at
 # its end so the next run starts from empty queues.
 load() {
-	local name=$1 sim rc bb sb; shift
+	local name=$1 sim rc bb sb all alive p; shift
 	"$SMSCSIM" --listen "127.0.0.1:$SMPP_PORT" --system-id kannel --password secret \
 		--load "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" &
 	sim=$!; PIDS="$PIDS $sim"
@@ -144,9 +144,18 @@ load() {
 	sb=$!; PIDS="$PIDS $sb"
 	wait "$sim"; rc=$?
 	log "$name: $(grep '^LOAD ' "$OUT/$name.out" || echo "no result (exit $rc; see $OUT/$name.err)")"
-	kill -TERM "$sb" "$bb" 2>/dev/null
-	for _ in $(seq 1 50); do kill -0 "$bb" 2>/dev/null || kill -0 "$sb" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$sb" "$bb" 2>/dev/null
+	# under a wrapper (strace) the boxes are its children: stop them too, by their ids
+	all="$(pgrep -P "$sb") $(pgrep -P "$bb") $sb $bb"
+	# shellcheck disable=SC2086
+	kill -TERM $all 2>/dev/null
+	for _ in $(seq 1 100); do
+		alive=""
+		for p in $all; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+		[ -z "$alive" ] && break
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	[ -n "$alive" ] && kill -9 $alive 2>/dev/null
 	wait "$sb" "$bb" 2>/dev/null
 	grep -q '^LOAD ' "$OUT/$name.out"
 }
