@@ -204,9 +204,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	/* everything answered that will be, then the client half-closes */
-	if (!fuzz_settle(fd, 400)) {
+	if (!fuzz_settle(fd, 20000)) {
 		shutdown(fd, SHUT_WR);
-		if (!fuzz_settle(fd, 400))
+		if (!fuzz_settle(fd, 20000))
 			fuzz_fail("the server kept the connection after the client half-closed");
 	}
 	close(fd);
