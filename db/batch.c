@@ -3,6 +3,7 @@
  * store cannot take writes (disk full, read-only, I/O error) puts the batch in the
  * degraded state: joins are refused at once until a probe write on a timer succeeds. */
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/event.h>
 
@@ -28,7 +29,7 @@ struct batch {
 
 /* The store cannot take writes: say so once, refuse, and probe with backoff. */
 static void
-batch_degrade(struct batch *b)
+batch_degrade(struct batch *b, const char *why)
 {
 	struct timeval tv;
 	int ms;
@@ -39,7 +40,7 @@ batch_degrade(struct batch *b)
 		b->degraded_at = clock_now_ms();
 		b->refused_before = b->refused;
 		log_error("storage degraded: %s; new work is refused (deliver_sm ESME_RX_T_APPN, "
-		    "API 3002) until a write succeeds again", db_error(b->db));
+		    "API 3002) until a write succeeds again", why);
 	}
 	b->failures++;
 	ms = db_probe_delay_ms(b->failures);
@@ -57,7 +58,7 @@ batch_probe_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (b->open || db_probe_write(b->db) != 0) {
 		log_debug("storage probe: %s", b->open ? "a batch is open" : db_error(b->db));
-		batch_degrade(b);
+		batch_degrade(b, db_error(b->db));
 		return;
 	}
 	b->degraded = 0;
@@ -85,10 +86,14 @@ batch_end(struct batch *b, int committed)
 int
 batch_commit(struct batch *b)
 {
+	char fault[256] = "";
+	const char *tx_fault = db_tx_storage_fault(b->db);
 	int ok;
 
 	if (!b->open)
 		return 0;
+	if (tx_fault != NULL)
+		strlcpy_safe(fault, tx_fault, sizeof fault);
 	ok = db_commit(b->db) == 0;
 	if (!ok) {
 		b->failed_commits++;
@@ -96,7 +101,12 @@ batch_commit(struct batch *b)
 		log_error("commit failed, the whole batch rolled back: %s", db_error(b->db));
 		/* before the callbacks, so what they retry is refused at once */
 		if (db_last_fault(b->db) == DB_FAULT_STORAGE)
-			batch_degrade(b);
+			batch_degrade(b, db_error(b->db));
+	} else if (fault[0] != '\0') {
+		/* A statement met the fault and its savepoint undid that one request (which
+		 * was answered as failed); the rest of the batch is whole and is kept. But
+		 * the store is failing: without this every request would try and log alone. */
+		batch_degrade(b, fault);
 	}
 	batch_end(b, ok);
 	return ok ? 0 : -1;
@@ -145,7 +155,7 @@ batch_join(struct batch *b)
 	}
 	if (db_begin(b->db) != 0) {
 		if (db_last_fault(b->db) == DB_FAULT_STORAGE)
-			batch_degrade(b);
+			batch_degrade(b, db_error(b->db));
 		else
 			log_warn("cannot open a transaction: %s", db_error(b->db));
 		return -1;

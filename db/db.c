@@ -17,6 +17,11 @@ db_fail(struct db *db, int rc, const char *what)
 		db->aborted = 1;
 	db->last_rc = rc;
 	snprintf(db->error, sizeof db->error, "%s: %s", what, sqlite3_errmsg(db->sql));
+	/* a statement's savepoint may absorb it, but the store is failing all the same */
+	if (db->in_tx && !db->tx_fault && db_fault_class(rc) == DB_FAULT_STORAGE) {
+		db->tx_fault = rc;
+		memcpy(db->tx_fault_error, db->error, sizeof db->tx_fault_error);
+	}
 	return -1;
 }
 
@@ -135,6 +140,12 @@ db_aborted(struct db *db)
 	return db->aborted;
 }
 
+const char *
+db_tx_storage_fault(struct db *db)
+{
+	return db->tx_fault ? db->tx_fault_error : NULL;
+}
+
 int
 db_begin(struct db *db)
 {
@@ -145,6 +156,7 @@ db_begin(struct db *db)
 		return -1;
 	db->in_tx = 1;
 	db->aborted = 0;
+	db->tx_fault = 0;
 	return 0;
 }
 

@@ -43,6 +43,10 @@ int db_probe_delay_ms(int failures);
  * in its own transaction: 0 when the store takes writes again, -1 (db_error says why). */
 int db_probe_write(struct db *db);
 
+/* The first storage fault (disk full, read-only, I/O error) a statement of the open
+ * transaction met, even one its savepoint rolled back: its message, or NULL. */
+const char *db_tx_storage_fault(struct db *db);
+
 int db_begin(struct db *db);                  /* BEGIN IMMEDIATE */
 int db_commit(struct db *db);
 void db_rollback(struct db *db);

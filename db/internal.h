@@ -17,6 +17,8 @@ struct db {
 	int savepoints;
 	int last_rc;
 	char error[256];
+	int tx_fault;                  /* a storage fault (db_fault_class) inside the open transaction */
+	char tx_fault_error[256];      /* its message, kept past later errors */
 	struct { const char *text; sqlite3_stmt *st; } cache[DB_STMT_CACHE];
 	int ncache;
 };

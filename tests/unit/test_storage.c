@@ -16,6 +16,7 @@
 
 #include "common/common.h"
 #include "db/db.h"
+#include "db/internal.h"      /* the raw handle, for the test's own pragma */
 
 static void
 test_fault_class(void **state)
@@ -142,6 +143,57 @@ test_batch_degrades_and_resumes(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A statement (not COMMIT) meets a full store: its savepoint undoes that request, the
+ * rest of the batch is committed, and the degraded state starts all the same. */
+static void
+test_statement_fault_degrades(void **state)
+{
+	char dir[] = "/tmp/rechargd-unit-storage-XXXXXX", path[64], *cause = NULL;
+	struct event_base *base;
+	struct batch *b;
+	struct db *db;
+	int committed = -1, before;
+
+	log_level = LOGL_ERROR;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/t.db", dir);
+	db = db_open(path, 1, &cause);
+	assert_non_null(db);
+	base = event_base_new();
+	assert_int_equal(event_base_priority_init(base, 3), 0);
+	b = batch_new(base, db);
+	before = test_audit_rows(db);
+
+	assert_int_equal(batch_join(b), 0);
+	assert_int_equal(db_savepoint(db), 0);
+	assert_int_equal(db_audit_add(db, "test", "write", "a", "", ""), 0);
+	assert_int_equal(db_release(db), 0);
+	/* a real SQLITE_FULL from a statement makes SQLite roll back the whole transaction
+	 * (the commit then fails: tested above); READONLY or IOERR from one statement leave
+	 * it open, as db_fail records here */
+	assert_int_equal(db_savepoint(db), 0);
+	assert_int_equal(db_fail(db, SQLITE_IOERR_WRITE, "audit insert"), -1);
+	assert_int_equal(db_last_fault(db), DB_FAULT_STORAGE);
+	db_rollback_to(db);
+	batch_defer(b, test_done_cb, &committed);
+	assert_int_equal(batch_commit(b), 0);
+	assert_int_equal(committed, 1);
+	assert_int_equal(test_audit_rows(db), before + 1);    /* the other request kept */
+	assert_int_equal(batch_degraded(b), 1);
+	assert_int_equal(batch_join(b), -1);
+
+	struct timeval tv = { 1, 0 };
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	assert_int_equal(batch_degraded(b), 0);
+
+	batch_free(b);
+	event_base_free(base);
+	db_close(db);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
@@ -149,6 +201,7 @@ main(void)
 		cmocka_unit_test(test_fault_class),
 		cmocka_unit_test(test_probe_delay),
 		cmocka_unit_test(test_batch_degrades_and_resumes),
+		cmocka_unit_test(test_statement_fault_degrades),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
