@@ -209,6 +209,7 @@ static void
 daemon_free(struct daemon *d)
 {
 	metrics_gauge_clear();
+	engine_flush_kept(d->engine);      /* joins the batch committed just below */
 	/* what the last loop turn left open is committed while everyone it calls back
 	 * still exists (a callback may open one more batch: commit that too) */
 	for (int i = 0; d->batch != NULL && i < 8 && batch_is_open(d->batch); i++)

@@ -49,22 +49,29 @@ batch_degrade(struct batch *b, const char *why)
 	evtimer_add(b->probe_ev, &tv);
 }
 
-static void
-batch_probe_cb(evutil_socket_t fd, short what, void *arg)
+/* One probe write: 0 when the store takes writes (the state ends), -1 when not. */
+int
+batch_probe_now(struct batch *b)
 {
-	struct batch *b = arg;
-
 	if (!b->degraded)
-		return;
+		return 0;
 	if (b->open || db_probe_write(b->db) != 0) {
 		log_debug("storage probe: %s", b->open ? "a batch is open" : db_error(b->db));
 		batch_degrade(b, db_error(b->db));
-		return;
+		return -1;
 	}
 	b->degraded = 0;
+	evtimer_del(b->probe_ev);
 	log_info("storage resumed: writes succeed again after %lld s; %llu requests were refused meanwhile",
 	    (long long)((clock_now_ms() - b->degraded_at + 500) / 1000),
 	    (unsigned long long)(b->refused - b->refused_before));
+	return 0;
+}
+
+static void
+batch_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)batch_probe_now(arg);
 }
 
 /* Ends the open transaction and tells everyone who waited on it. */

@@ -78,6 +78,9 @@ int batch_is_open(const struct batch *b);
  * failing. Until a probe write succeeds (bounded backoff, a timer) batch_join refuses at
  * once without touching SQLite; "degraded" and "resumed" are logged once each. */
 int batch_degraded(const struct batch *b);
+/* Probes now rather than on the timer (a graceful stop): 0 when not, or no longer,
+ * degraded; -1 when the store still refuses writes. */
+int batch_probe_now(struct batch *b);
 /* Joins refused while degraded, and commits that failed, since start. */
 uint64_t batch_refused_count(const struct batch *b);
 uint64_t batch_failed_commits(const struct batch *b);

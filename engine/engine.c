@@ -333,6 +333,38 @@ engine_reload(struct engine *e, const struct config *cfg, char **cause)
 }
 
 void
+engine_flush_kept(struct engine *e)
+{
+	if (e == NULL || batch_probe_now(e->batch) != 0)
+		return;
+	for (int i = 0; i < ENGINE_FLIGHT_BUCKETS; i++) {
+		struct engine_flight *f = e->flights[i], *next;
+		for (; f != NULL; f = next) {
+			next = f->next;       /* settling again may remove f, and only f */
+			if (!f->settling || f->settle_queued)
+				continue;
+			if (f->timer != NULL)
+				evtimer_del(f->timer);
+			engine_settle_apply(e, f);
+		}
+	}
+}
+
+/* What the provider did but the disk never got: said with what an operator needs. */
+static void
+engine_flight_lost(const struct engine_flight *f)
+{
+	const char *state = f->settle_success ? "success" : "failed";
+
+	log_error("TXN%09lld: %s from %s (provider reference %s) was not written before the "
+	    "stop; if it is still PENDING after the restart (a provider without a status query "
+	    "cannot be asked) run: rechargectl txn resolve TXN%09lld %s%s%s", (long long)f->txn,
+	    f->settle_success ? DB_STATE_SUCCESS : DB_STATE_FAILED,
+	    f->settle_provider[0] ? f->settle_provider : "-", f->settle_ref[0] ? f->settle_ref : "-",
+	    (long long)f->txn, state, f->settle_ref[0] ? " --ref " : "", f->settle_ref);
+}
+
+void
 engine_free(struct engine *e)
 {
 	if (e == NULL)
@@ -344,6 +376,8 @@ engine_free(struct engine *e)
 		while (e->flights[i] != NULL) {
 			struct engine_flight *f = e->flights[i];
 			e->flights[i] = f->next;
+			if (f->settling)
+				engine_flight_lost(f);
 			if (f->timer != NULL)
 				event_free(f->timer);
 			free(f);

@@ -70,7 +70,12 @@ struct engine_hooks {
  * copied. Returns NULL with *cause on a bad provider section. */
 struct engine *engine_new(struct event_base *base, struct batch *batch, const struct config *cfg,
     const uint8_t pepper[PEPPER_LEN], const struct engine_hooks *hooks, char **cause);
-/* NULL ok. Commit the batch first: its deferred callbacks point into the engine. */
+/* Graceful stop, while the channels still exist: outcomes kept in memory while storage
+ * was degraded get one more try (a probe, then into the open batch; commit it after).
+ * NULL ok. */
+void engine_flush_kept(struct engine *e);
+/* NULL ok. Commit the batch first: its deferred callbacks point into the engine.
+ * Outcomes still not on disk are logged, each with the rechargectl line that settles it. */
 void engine_free(struct engine *e);
 /* SIGHUP: new providers and limits; recharges in flight keep their provider. 0 or -1. */
 int engine_reload(struct engine *e, const struct config *cfg, char **cause);

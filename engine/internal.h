@@ -31,6 +31,7 @@ struct engine_flight {
 	int asking;                   /* the outstanding call is a status query */
 	int settling;                 /* the final state is decided, maybe not yet durable */
 	int settle_waits;             /* storage refused it: said once, kept, written later */
+	int settle_queued;            /* its settlement is in the open batch */
 	int settle_success, settle_code;
 	char settle_provider[32];
 	char settle_ref[65];

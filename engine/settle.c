@@ -67,6 +67,7 @@ engine_settled_cb(void *arg, int committed)
 {
 	struct engine_flight *f = arg;
 
+	f->settle_queued = 0;
 	if (committed) {
 		/* counted once on disk: a rolled-back settlement is tried again, not counted twice */
 		metrics_recharge(f->settle_success ? DB_STATE_SUCCESS : DB_STATE_FAILED, f->operator_code,
@@ -107,9 +108,11 @@ engine_settle_apply(struct engine *e, struct engine_flight *f)
 		/* the provider did it: the outcome stays here (a flight, bounded by
 		 * max_inflight) until it is written; a restart meanwhile polls (design.md) */
 		if (!f->settle_waits++)
-			log_warn("TXN%09lld: %s from %s kept in memory until storage takes writes",
-			    (long long)f->txn, f->settle_success ? DB_STATE_SUCCESS : DB_STATE_FAILED,
-			    f->settle_provider[0] ? f->settle_provider : "-");
+			log_warn("TXN%09lld: %s from %s (provider reference %s) kept in memory until "
+			    "storage takes writes", (long long)f->txn,
+			    f->settle_success ? DB_STATE_SUCCESS : DB_STATE_FAILED,
+			    f->settle_provider[0] ? f->settle_provider : "-",
+			    f->settle_ref[0] ? f->settle_ref : "-");
 		engine_later(e, f, ENGINE_STEP_SETTLE, 1);
 		return;
 	}
@@ -132,6 +135,7 @@ engine_settle_apply(struct engine *e, struct engine_flight *f)
 	log_info("%s %s%s%s via %s Rs%s", db_txn_format_id(t.id, id), t.state, f->settle_code ? " " : "",
 	    f->settle_code ? engine_code_message(f->settle_code) : "", provider ? provider : "-",
 	    money_format(t.amount, amt));
+	f->settle_queued = 1;
 	batch_defer(e->batch, engine_settled_cb, f);
 }
 

@@ -134,7 +134,7 @@ check "one 'storage degraded' log line ($n)" test "$n" -eq 1
 
 # the provider's answer cannot be written: kept, the transaction still PENDING on disk
 for _ in $(seq 1 50); do grep -q 'kept in memory' "$T_DIR/rechargd.log" && break; sleep 0.1; done
-check "the slow provider's SUCCESS is kept in memory while degraded" grep -q 'TXN.* SUCCESS from slow kept in memory' "$T_DIR/rechargd.log"
+check "the slow provider's SUCCESS is kept in memory while degraded, its reference logged" grep -qE 'TXN.* SUCCESS from slow \(provider reference [^ -][^ ]*\) kept in memory' "$T_DIR/rechargd.log"
 check "... and its transaction is PENDING on disk" test "$(sql "SELECT state FROM txns WHERE target = '9700000300'")" = PENDING
 
 # rechargectl: a clear error, no crash
