@@ -56,8 +56,11 @@ static void
 engine_submit(struct engine *e, struct engine_flight *f, struct provider *p)
 {
 	struct db_txn t;
-	int rc = db_txn_get(batch_db(e->batch), f->txn, &t);
+	int rc;
 
+	if (f->settling)
+		return;                /* decided: no call to make */
+	rc = db_txn_get(batch_db(e->batch), f->txn, &t);
 	if (rc == 0 || (rc == 1 && strcmp(t.state, DB_STATE_PENDING) != 0)) {
 		engine_flight_remove(e, f->txn);   /* rolled back, or settled already */
 		return;
@@ -292,7 +295,9 @@ engine_provider_callback(struct engine *e, const char *provider, const struct pr
 		if ((f = engine_flight_find(e, txn)) == NULL) {
 			f = engine_flight_add(e, txn, t.operator_code);
 			strlcpy_safe(f->provider, p->name, sizeof f->provider);
-		}
+		} else if (f->settling && !f->settle_queued)
+			return 503;        /* decided, kept, not on disk: say it again later (in
+			                    * this batch it is answered after the commit) */
 		f->asking = 1;             /* a DOWN here says nothing of the recharge */
 		engine_provider_answer(e, txn, p->name, &a);
 		return 200;

@@ -69,6 +69,9 @@ engine_settled_cb(void *arg, int committed)
 
 	f->settle_queued = 0;
 	if (committed) {
+		if (f->settle_waits)
+			log_info("TXN%09lld: the outcome kept in memory is written", (long long)f->txn);
+		f->settle_waits = 0;   /* a later episode for it is said again */
 		/* counted once on disk: a rolled-back settlement is tried again, not counted twice */
 		metrics_recharge(f->settle_success ? DB_STATE_SUCCESS : DB_STATE_FAILED, f->operator_code,
 		    f->settle_provider[0] ? f->settle_provider : "-");
