@@ -10,6 +10,10 @@
 #include "db/internal.h"
 
 #define BATCH_PRIORITY 2
+/* An episode starting this soon after the last resume keeps the probe's backoff (a
+ * one-page probe can succeed while real batches fail: an almost full disk), and the
+ * degraded/resumed/commit-failed lines are said at most once in it. */
+#define BATCH_FLAP_MS 60000
 
 struct batch_deferred { batch_done_cb *cb; void *arg; };
 
@@ -23,9 +27,19 @@ struct batch {
 	int degraded;
 	int failures;                 /* probes failed in a row (the commit counts as one) */
 	int64_t degraded_at;          /* ms */
+	int64_t resumed_at, logged_at;  /* ms, 0 never: the last resume, the last degraded line */
+	int quiet;                    /* this episode's lines go to debug (flapping) */
+	unsigned quiet_episodes;      /* episodes not logged since the last degraded line */
 	uint64_t refused, refused_before, failed_commits;
 	struct event *probe_ev;
 };
+
+/* Storage failed again soon after the last degraded line: keep the log quiet. */
+static int
+batch_flapping(const struct batch *b, int64_t now)
+{
+	return b->logged_at != 0 && now - b->logged_at < BATCH_FLAP_MS;
+}
 
 /* The store cannot take writes: say so once, refuse, and probe with backoff. */
 static void
@@ -35,12 +49,23 @@ batch_degrade(struct batch *b, const char *why)
 	int ms;
 
 	if (!b->degraded) {
+		int64_t now = clock_now_ms();
 		b->degraded = 1;
-		b->failures = 0;
-		b->degraded_at = clock_now_ms();
+		if (b->resumed_at == 0 || now - b->resumed_at >= BATCH_FLAP_MS)
+			b->failures = 0;
+		b->degraded_at = now;
 		b->refused_before = b->refused;
-		log_error("storage degraded: %s; new work is refused (deliver_sm ESME_RX_T_APPN, "
-		    "API 3002) until a write succeeds again", why);
+		b->quiet = batch_flapping(b, now);
+		if (b->quiet)
+			b->quiet_episodes++;
+		else {
+			log_error("storage degraded: %s; new work is refused (deliver_sm ESME_RX_T_APPN, "
+			    "API 3002) until a write succeeds again%s", why,
+			    b->quiet_episodes ? " (it came back and failed again meanwhile: see "
+			    "rechargd_db_commit_failures_total)" : "");
+			b->logged_at = now;
+			b->quiet_episodes = 0;
+		}
 	}
 	b->failures++;
 	ms = db_probe_delay_ms(b->failures);
@@ -61,8 +86,9 @@ batch_probe_now(struct batch *b)
 		return -1;
 	}
 	b->degraded = 0;
+	b->resumed_at = clock_now_ms();
 	evtimer_del(b->probe_ev);
-	log_info("storage resumed: writes succeed again after %lld s; %llu requests were refused meanwhile",
+	log_at(b->quiet ? LOGL_DEBUG : LOGL_INFO, "storage resumed: writes succeed again after %lld s; %llu requests were refused meanwhile",
 	    (long long)((clock_now_ms() - b->degraded_at + 500) / 1000),
 	    (unsigned long long)(b->refused - b->refused_before));
 	return 0;
@@ -105,7 +131,9 @@ batch_commit(struct batch *b)
 	if (!ok) {
 		b->failed_commits++;
 		metrics_inc(METRIC_COMMIT_FAILED);
-		log_error("commit failed, the whole batch rolled back: %s", db_error(b->db));
+		log_at(db_last_fault(b->db) == DB_FAULT_STORAGE && batch_flapping(b, clock_now_ms()) ?
+		    LOGL_DEBUG : LOGL_ERROR,
+		    "commit failed, the whole batch rolled back: %s", db_error(b->db));
 		/* before the callbacks, so what they retry is refused at once */
 		if (db_last_fault(b->db) == DB_FAULT_STORAGE)
 			batch_degrade(b, db_error(b->db));

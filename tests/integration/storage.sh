@@ -210,7 +210,12 @@ out=$(ctl check 2>&1); rc=$?
 check "rechargectl check passes after the recovery" test $rc -eq 0
 [ $rc -eq 0 ] || echo "$out" | head -5
 n=$(grep -c 'storage degraded' "$T_DIR/rechargd.log")
-echo "# degraded episodes logged: $n; refused: $(metric rechargd_storage_refused_total)"
+r=$(grep -c 'storage resumed' "$T_DIR/rechargd.log")
+f=$(grep -c 'commit failed' "$T_DIR/rechargd.log")
+echo "# degraded episodes logged: $n, resumed $r, commit failures $f; refused: $(metric rechargd_storage_refused_total)"
+# one episode here; a second that flaps within a minute is not logged again
+check "no log flood: at most 2 'storage degraded', 2 'resumed', 3 'commit failed' lines ($n, $r, $f)" \
+	test "$n" -ge 1 -a "$n" -le 2 -a "$r" -ge 1 -a "$r" -le 2 -a "$f" -le 3
 
 rd_stop
 check "daemon stops cleanly" test "$T_RD_RC" -eq 0

@@ -194,6 +194,89 @@ test_statement_fault_degrades(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A commit that fails with the file size limit (EFBIG, as ENOSPC) while the limit holds. */
+static void
+test_commit_fails(struct batch *b, struct db *db)
+{
+	struct rlimit old, lim;
+	int committed = -1;
+
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 1;
+	assert_int_equal(batch_join(b), 0);
+	assert_int_equal(db_audit_add(db, "test", "write", "x", "", ""), 0);
+	batch_defer(b, test_done_cb, &committed);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(batch_commit(b), -1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(committed, 0);
+	assert_int_equal(batch_degraded(b), 1);
+}
+
+/* Runs the loop for ms milliseconds, with the file size limit at 1 byte if full. */
+static void
+test_loop(struct event_base *base, int ms, int full)
+{
+	struct rlimit old, lim;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 1;
+	if (full)
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	if (full)
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+}
+
+/* A probe that fails keeps the state and backs off (250 ms, then 500 ms); one that
+ * succeeds ends it. An episode right after a resume keeps the backoff: a one-page probe
+ * may succeed while real batches fail, and must not bring a failed batch every 250 ms. */
+static void
+test_probe_fails_then_flaps(void **state)
+{
+	char dir[] = "/tmp/rechargd-unit-storage-XXXXXX", path[64], *cause = NULL;
+	struct event_base *base;
+	struct batch *b;
+	struct db *db;
+
+	log_level = LOGL_ERROR;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/t.db", dir);
+	db = db_open(path, 1, &cause);
+	assert_non_null(db);
+	base = event_base_new();
+	assert_int_equal(event_base_priority_init(base, 3), 0);
+	b = batch_new(base, db);
+
+	test_commit_fails(b, db);
+	/* the first probe (250 ms) fails: still degraded, refusals cheap */
+	test_loop(base, 400, 1);
+	assert_int_equal(batch_degraded(b), 1);
+	assert_int_equal(batch_join(b), -1);
+	assert_false(db_in_transaction(db));
+	/* the second (500 ms after the first) succeeds */
+	test_loop(base, 700, 0);
+	assert_int_equal(batch_degraded(b), 0);
+
+	/* fails again at once: the next probe is not back at 250 ms */
+	test_commit_fails(b, db);
+	test_loop(base, 350, 0);
+	assert_int_equal(batch_degraded(b), 1);
+	test_loop(base, 1500, 0);
+	assert_int_equal(batch_degraded(b), 0);
+
+	batch_free(b);
+	event_base_free(base);
+	db_close(db);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
@@ -202,6 +285,7 @@ main(void)
 		cmocka_unit_test(test_probe_delay),
 		cmocka_unit_test(test_batch_degrades_and_resumes),
 		cmocka_unit_test(test_statement_fault_degrades),
+		cmocka_unit_test(test_probe_fails_then_flaps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
