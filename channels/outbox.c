@@ -84,7 +84,8 @@ sms_pump(struct sms_channel *c)
 			if (smpp_session_submit(c->session, (uint64_t)rows[i].id, rows[i].dest_addr,
 			    (uint8_t)rows[i].dest_ton, (uint8_t)rows[i].dest_npi, rows[i].text) != 0) {
 				/* not encodable: record it rather than retry forever */
-				if (smpp_session_is_bound(c->session) && batch_join(c->batch) == 0)
+				if (smpp_session_is_bound(c->session) && !batch_degraded(c->batch) &&
+				    batch_join(c->batch) == 0)
 					db_sms_out_failed(db, rows[i].id, "cannot encode");
 				c->pump_after = rows[i].id;
 				continue;
@@ -169,7 +170,7 @@ sms_submit_cb(void *arg, uint64_t ref, uint32_t status, const char *message_id)
 	sms_inflight_remove(c, id);
 	if (status == SMPP_STATUS_LINK_LOST) {
 		/* still queued: sent again after the next bind; the count is only information */
-		if (batch_join(c->batch) == 0)
+		if (!batch_degraded(c->batch) && batch_join(c->batch) == 0)
 			(void)db_sms_out_attempt(batch_db(c->batch), id);
 		return;
 	}
@@ -207,7 +208,7 @@ sms_dlr_cb(void *arg, const char *message_id, const char *stat)
 	struct sms_channel *c = arg;
 	int rc;
 
-	if (batch_join(c->batch) != 0)
+	if (batch_degraded(c->batch) || batch_join(c->batch) != 0)
 		return;       /* a receipt is information, not money: not worth a retry */
 	rc = db_sms_out_dlr(batch_db(c->batch), message_id, stat);
 	log_debug("delivery receipt for %s: %s%s", message_id, stat, rc == 1 ? "" : " (no such reply)");

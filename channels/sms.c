@@ -218,7 +218,8 @@ sms_sweep_one(void *arg, const struct db_txn *t)
 	struct db_retailer r;
 
 	/* the write lock only when there is something to say */
-	if (batch_join(c->batch) == 0 && db_retailer_get(batch_db(c->batch), t->retailer_id, &r) == 1)
+	if (!batch_degraded(c->batch) && batch_join(c->batch) == 0 &&
+	    db_retailer_get(batch_db(c->batch), t->retailer_id, &r) == 1)
 		(void)sms_txn_cb(c, t, ENGINE_EVENT_PENDING, r.balance);
 }
 

@@ -120,7 +120,8 @@ engine_dispatch_next(struct engine *e, struct engine_flight *f)
 			return;
 		}
 		/* on record before the call: a crash after it must not lead to a second call */
-		if (batch_join(e->batch) != 0 ||
+		/* degraded: not a new request, so not a refusal; the timer tries again */
+		if (batch_degraded(e->batch) || batch_join(e->batch) != 0 ||
 		    db_txn_set_provider(batch_db(e->batch), f->txn, p->name) != 0) {
 			f->next_index--;
 			engine_later(e, f, ENGINE_STEP_ROUTE, 1);
@@ -209,7 +210,7 @@ engine_answer_pending(struct engine *e, struct engine_flight *f, const char *pro
 	struct db_txn t;
 	struct db_retailer r;
 
-	if (batch_join(e->batch) == 0 && db_txn_get(db, f->txn, &t) == 1 &&
+	if (!batch_degraded(e->batch) && batch_join(e->batch) == 0 && db_txn_get(db, f->txn, &t) == 1 &&
 	    strcmp(t.state, DB_STATE_PENDING) == 0) {
 		/* who has it: an in-process provider was not recorded before the call */
 		if (t.provider[0] == '\0' && db_txn_set_provider(db, f->txn, provider) == 0)

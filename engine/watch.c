@@ -16,7 +16,7 @@ engine_health_save(struct engine *e, struct provider *p)
 {
 	struct db_provider_state st;
 
-	if (batch_join(e->batch) != 0)
+	if (batch_degraded(e->batch) || batch_join(e->batch) != 0)
 		return;
 	memset(&st, 0, sizeof st);
 	strlcpy_safe(st.name, p->name, sizeof st.name);
@@ -84,7 +84,7 @@ static void
 engine_alert(struct engine *e, const char *text)
 {
 	log_warn("alert: %s", text);
-	if (e->hooks.alert_cb != NULL && batch_join(e->batch) == 0)
+	if (e->hooks.alert_cb != NULL && !batch_degraded(e->batch) && batch_join(e->batch) == 0)
 		e->hooks.alert_cb(e->hooks.arg, text);
 }
 
@@ -141,7 +141,8 @@ engine_watch_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* a read first: the write lock only when there is something to say */
 	int64_t cutoff = now - (int64_t)e->cfg->stuck_pending_s * 1000;
-	if (db_txn_any_stuck(batch_db(e->batch), cutoff) == 1 && batch_join(e->batch) == 0 &&
+	if (!batch_degraded(e->batch) && db_txn_any_stuck(batch_db(e->batch), cutoff) == 1 &&
+	    batch_join(e->batch) == 0 &&
 	    db_txn_each_stuck(batch_db(e->batch), cutoff, engine_stuck_one, e) < 0)
 		log_warn("stuck check: %s", db_error(batch_db(e->batch)));
 }
