@@ -231,8 +231,31 @@ echo "# degraded episodes logged: $n, resumed $r, commit failures $f; refused: $
 check "no log flood: at most 2 'storage degraded', 2 'resumed', 3 'commit failed' lines ($n, $r, $f)" \
 	test "$n" -ge 1 -a "$n" -le 2 -a "$r" -ge 1 -a "$r" -le 2 -a "$f" -le 3
 
+# ---- a stop while degraded: what the provider did is not lost from the log -----------
+check "another slow JIO recharge accepted" sim "mo $A RC 9700000301 JIO 10" "expect_mo_resp 5 ESME_ROK"
+fill
+for i in $(seq 1 20); do
+	printf 'mo %s RC 97000004%02d AIRTEL 10\n' "$A" "$i" >&7
+	sim "wait_mo_resps 5" >/dev/null
+	[ "$(metric rechargd_storage_degraded)" = 1 ] && break
+done
+for _ in $(seq 1 50); do grep -q 'SUCCESS from slow .*kept in memory' <(grep -v 'TXN000000003' "$T_DIR/rechargd.log") && break; sleep 0.1; done
+check "degraded again, the second slow SUCCESS kept in memory" \
+	grep -q 'SUCCESS from slow .*kept in memory' <(grep -v 'TXN000000003' "$T_DIR/rechargd.log")
 rd_stop
-check "daemon stops cleanly" test "$T_RD_RC" -eq 0
+check "daemon stops cleanly while degraded" test "$T_RD_RC" -eq 0
+line=$(grep 'was not written before the stop' "$T_DIR/rechargd.log" | tail -1)
+echo "    log: ${line:0:300}"
+check "the kept outcome is logged at the stop: reference and the rechargectl line" \
+	grep -qE 'SUCCESS from slow \(provider reference ([^ -][^ ]*)\).* rechargectl txn resolve TXN[0-9]+ success --ref [^ ]+$' <<<"$line"
+[ $MODE = tmpfs ] && rm -f "$MNT/filler"
+# shellcheck disable=SC2086
+ctl ${line##* run: rechargectl } >/dev/null 2>&1
+check "... and that line settles it: SUCCESS with the provider's reference" \
+	test "$(sql "SELECT state || ' ' || (operator_ref = '$(sed -n 's/.*provider reference \([^)]*\)).*/\1/p' <<<"$line")') FROM txns WHERE target = '9700000301'")" = "SUCCESS 1"
+out=$(ctl check 2>&1); rc=$?
+check "rechargectl check passes after the resolve" test $rc -eq 0
+[ $rc -eq 0 ] || echo "$out" | head -5
 
 # read-only: the kernel refuses remount,ro while the daemon has the database open for
 # writing, so it is shown to rechargectl once the daemon is stopped
