@@ -145,12 +145,16 @@ sleep 3
 r1=$(metric rechargd_storage_refused_total)
 check "refusals do not climb while degraded and idle ($r0 -> $r1 in 3 s)" test "$r1" = "$r0"
 
-# rechargectl: a clear error, no crash
+# rechargectl: a clear error at once (a full disk is not a lock: no retrying), no crash
+t0=$(date +%s%N)
 if [ $MODE = tmpfs ]; then out=$(ctl wallet credit $A 5 2>&1); rc=$?
 else out=$(prlimit --fsize=1 "$RECHARGECTL" -c "$T_CONF" wallet credit $A 5 2>&1); rc=$?; fi
+ms=$((($(date +%s%N) - t0) / 1000000))
 echo "$out" | sed 's/^/    rechargectl: /' | head -2
-check "rechargectl wallet credit on a full disk fails cleanly (exit $rc)" test "$rc" -ne 0 -a "$rc" -lt 128
-check "... and says why" grep -qi 'full\|disk\|storage\|write' <<<"$out"
+check "rechargectl wallet credit on a full disk fails with exit 1 ($rc)" test "$rc" -eq 1
+check "... and says the disk is full, nothing changed, what to do" \
+	grep -q 'database or disk is full (the disk is full, read-only or failing: nothing was changed; free space' <<<"$out"
+check "... at once, without retrying (${ms} ms < 1500)" test "$ms" -lt 1500
 
 # nothing half-written: a 3002 left nothing, a 200 is on disk
 bad=0
