@@ -189,7 +189,7 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 echo "$out" | sed 's/^/    rechargectl: /' | head -2
 check "rechargectl wallet credit on a full disk fails with exit 1 ($rc)" test "$rc" -eq 1
 check "... and says the disk is full, nothing changed, what to do" \
-	grep -q 'database or disk is full (the disk is full, read-only or failing: nothing was changed; free space' <<<"$out"
+	grep -qE '^rechargectl: database: commit: .*\(the disk is full, read-only or failing: nothing was changed; free space' <<<"$out"
 check "... at once, without retrying (${ms} ms < 1500)" test "$ms" -lt 1500
 
 # nothing half-written: a 3002 left nothing, a 200 is on disk
