@@ -53,6 +53,8 @@ enum log_level { LOGL_ERROR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG, LOGL_TRACE };
 extern int log_level;
 void log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int log_level_parse(const char *name);   /* "info" -> LOGL_INFO, -1 if unknown */
+void log_buffer(int on);                 /* on: info and below wait for log_flush */
+void log_flush(void);                    /* writes the waiting lines in one write */
 #define log_at(lvl, ...) do { if ((lvl) <= log_level) log_write((lvl), __VA_ARGS__); } while (0)
 #define log_error(...) log_at(LOGL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_at(LOGL_WARN, __VA_ARGS__)

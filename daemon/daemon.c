@@ -338,7 +338,12 @@ daemon_main(int argc, char **argv)
 
 	log_info("rechargd %s started: database %s, SMSC %s:%d", RECHARGD_VERSION, d.cfg->db_path,
 	    d.cfg->smpp_host, d.cfg->smpp_port);
-	event_base_dispatch(d.base);
+	/* one loop turn at a time, so the turn's log lines go out in one write */
+	log_buffer(1);
+	while (event_base_loop(d.base, EVLOOP_ONCE) == 0 && !event_base_got_exit(d.base) &&
+	    !event_base_got_break(d.base))
+		log_flush();
+	log_buffer(0);
 	log_info("rechargd stopped");
 	rc = 0;
 	goto out;
