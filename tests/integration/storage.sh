@@ -55,7 +55,10 @@ sql "INSERT INTO routes VALUES ('JIO', 'slow')"
 # compared with rechargd's rows at the end (nothing sent for a rolled-back hold, nothing
 # it did lost)
 PROVSIM="$ROOT/$B/provsim"
-"$PROVSIM" --listen 127.0.0.1:0 --shape json --key k1 >"$T_DIR/agg.out" 2>"$T_DIR/agg.log" &
+# the first VI recharge is PENDING there and settled 2 s later; rechargd polls it (every
+# second) while the disk is full, keeps the SUCCESS in memory and writes it after
+"$PROVSIM" --listen 127.0.0.1:0 --shape json --key k1 --mode pending --pending-then poll \
+	--settle-ms 2000 >"$T_DIR/agg.out" 2>"$T_DIR/agg.log" &
 T_PIDS="$T_PIDS $!"
 for _ in $(seq 1 100); do grep -q '^LISTENING' "$T_DIR/agg.out" 2>/dev/null && break; sleep 0.05; done
 PORT_AGG=$(sed -n 's/^LISTENING .*:\([0-9]*\)$/\1/p' "$T_DIR/agg.out")
@@ -79,6 +82,7 @@ failure_values = FAILED
 reversed_values = REVERSED
 timeout_ms = 1500
 CONF
+sed -i 's/^pending_reply_s = .*/&\nstatus_poll_s = 1/' "$T_CONF"
 sql "INSERT INTO routes VALUES ('VI', 'agg')"
 agg_stat() { curl -s --max-time 5 "http://127.0.0.1:$PORT_AGG/_stats" | jq -r ".$1"; }
 
@@ -127,12 +131,20 @@ metric() { curl -s --max-time 5 "$U/metrics" | awk -v m="$1" '$1 == m { print $2
 check "SMS recharge before the fault" sim "mo $A RC 9700000001 AIRTEL 10" "expect 5 $A ^SUCCESS"
 api '{"mobile":"9600000001","operator":"AIRTEL","amount":"10","request_id":"before-1"}'
 check "API recharge before the fault ($CODE)" test "$CODE" = 200
-api '{"mobile":"9500000001","operator":"VI","amount":"10","request_id":"vi-before-1"}'
-check "API VI recharge through provsim before the fault ($CODE)" test "$CODE" = 200
 check "/healthz ok before" test "$(healthz)" = '{"status":"ok","smpp":"bound","database":"ok"} 200'
 
 # a recharge whose hold is on disk and whose provider answers while the disk is full
 check "slow JIO recharge accepted before the fault" sim "mo $A RC 9700000300 JIO 10" "expect_mo_resp 5 ESME_ROK"
+
+# a VI recharge PENDING at provsim (its answer comes while the disk is full)
+curl -s --max-time 60 -o "$T_DIR/vi-before-1.json" -X POST "$U/api/v1/recharge" -H "X-API-Key: $KEY" \
+	-H 'Content-Type: application/json' \
+	-d '{"mobile":"9500000001","operator":"VI","amount":"10","request_id":"vi-before-1"}' &
+VI_PID=$!
+for _ in $(seq 1 50); do [ "$(agg_stat recharges_done)" = 1 ] && break; sleep 0.1; done
+check "a VI recharge taken by provsim before the fault, PENDING there" test "$(agg_stat by_status.PENDING)" = 1
+curl -s --max-time 5 -H 'Content-Type: application/json' -d '{"mode":"success"}' \
+	"http://127.0.0.1:$PORT_AGG/_control" >/dev/null
 
 # ---- the disk fills while traffic flows --------------------------------------------
 fill
@@ -266,6 +278,12 @@ check "provsim took only what rechargd holds on disk ($done_agg taken, $given gi
 check "every recharge provsim did is a SUCCESS in rechargd ($ok_agg done, $ok_rd SUCCESS)" \
 	test "$ok_agg" = "$ok_rd" -a "$ok_agg" = "$done_agg"
 check "provsim got no duplicate ($(agg_stat duplicates))" test "$(agg_stat duplicates)" = 0
+wait $VI_PID
+echo "# the PENDING VI recharge's API answer: $(tr -d '\n' <"$T_DIR/vi-before-1.json" | head -c 200)"
+check "provsim's SUCCESS, polled while degraded, was kept in memory and written" \
+	grep -q 'SUCCESS from agg (provider reference OPR[0-9]*) kept in memory' "$T_DIR/rechargd.log"
+check "the PENDING VI recharge, settled at provsim while degraded, is SUCCESS" \
+	test "$(sql "SELECT state FROM txns WHERE request_id = 'vi-before-1'")" = SUCCESS 
 once=0
 while read -r target; do
 	[ "$(sql "SELECT count(*) FROM txns WHERE target = '$target' AND state = 'SUCCESS'")" = 1 ] && once=$((once + 1))
