@@ -117,11 +117,12 @@ fuzz_check_answers(int head)
 			fuzz_fail("a malformed status line");
 		if (code == 500)
 			fuzz_fail("500 Internal Server Error");
-		line = memchr(p, '\n', (size_t)(hdr_end - p)) + 1;
+		/* the status line ends at hdr_end itself when no header follows */
+		line = (const char *)memchr(p, '\n', (size_t)(hdr_end + 2 - p)) + 1;
 		while (line < hdr_end + 2) {
 			const char *eol = memmem(line, (size_t)(hdr_end + 2 - line), "\r\n", 2);
-			const char *colon = memchr(line, ':', (size_t)(eol - line));
-			if (eol == NULL || colon == NULL || colon == line)
+			const char *colon = eol != NULL ? memchr(line, ':', (size_t)(eol - line)) : NULL;
+			if (colon == NULL || colon == line)
 				fuzz_fail("a malformed header line");
 			for (const char *c = line; c < eol; c++)
 				if ((unsigned char)*c < 0x20 && *c != '\t')
