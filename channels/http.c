@@ -17,11 +17,13 @@
  * requests over TLS 1.2+ on tls_listen: its bufferevents are OpenSSL ones (accepting),
  * made by the same code, so they share the connection count, cap, deadlines and handler.
  * The certificate and key are loaded once at start-up (SIGHUP does not reload them). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -248,6 +250,18 @@ http_conn_refuse(struct bufferevent *bev)
 		log_trace("http: refusal not sent");
 }
 
+/* A response evhttp writes in pieces (a chunked or large body) must not wait for the
+ * client's delayed ACK under Nagle's algorithm. */
+static void
+http_conn_nodelay(struct bufferevent *bev)
+{
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	int one = 1;
+
+	if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+		log_debug("http: TCP_NODELAY: %s", strerror(errno));
+}
+
 /* Right after the accepts of a loop turn: each new evhttp connection is known by the
  * bufferevent we made for it; it is counted, capped and given its deadline. */
 static void
@@ -279,6 +293,7 @@ http_conn_adopt_cb(evutil_socket_t fd, short what, void *arg)
 			free(c);
 			continue;
 		}
+		http_conn_nodelay(c->bev);
 		bufferevent_decref(c->bev);
 		c->bev = NULL;
 		struct http_conn **pp = http_conn_slot(h, c->evcon);
