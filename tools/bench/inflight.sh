@@ -156,3 +156,4 @@ ok=$(sql "SELECT count(*) FROM txns WHERE state = 'SUCCESS'")
 row "http: recharges settled" "$ok" "$HN" "$(verdict "$ok" '>=' "$HN")"
 check_row http
 rd_stop
+exit 0
