@@ -34,7 +34,7 @@
 
 #include "tests/fuzz/rig.h"
 
-#define FUZZ_RESP_MAX (1 << 20)
+#define FUZZ_RESP_MAX (32 << 20)            /* 300 pipelined /metrics of ~10 KB fit */
 
 static struct rig *rig;
 static int port;
@@ -59,7 +59,7 @@ fuzz_read(int fd, int *progress)
 
 	for (;;) {
 		if (resp_len == FUZZ_RESP_MAX)
-			fuzz_fail("more than 1 MB of answers");
+			fuzz_fail("more than 32 MB of answers");
 		n = read(fd, resp + resp_len, FUZZ_RESP_MAX - resp_len);
 		if (n > 0) {
 			resp_len += (size_t)n;
