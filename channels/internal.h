@@ -6,7 +6,9 @@
 
 #define SMS_TICKETS_MAX 20000      /* deliver_sm answers waiting on one commit */
 #define SMS_INFLIGHT_MAX 1024      /* replies handed to the session, not yet answered */
-#define SMS_PUMP_BATCH 64
+#define SMS_PUMP_BATCH 32          /* rows read per lane and query */
+#define SMS_ANSWER_RUN 8           /* answers handed over in a row while bulk waits */
+#define SMS_BULK_INFLIGHT 128      /* bulk replies at the SMSC at once: what an answer may wait behind */
 #define SMS_LONG_MO_PARTS 16       /* a long MO in more parts is refused */
 #define SMS_LONG_MO_MAX 4096       /* encoded octets of one long MO */
 
@@ -30,8 +32,11 @@ struct sms_channel {
 	int tickets_deferred;          /* a batch_defer is registered for them */
 
 	int64_t inflight[SMS_INFLIGHT_MAX];   /* outbox ids in the session's hands */
+	unsigned char inflight_lane[SMS_INFLIGHT_MAX];
 	int ninflight;
-	int64_t pump_after;            /* highest outbox id submitted on this bind */
+	int nbulk;                     /* of them in the bulk lane */
+	int64_t pump_after[2];         /* per lane: highest outbox id submitted on this bind */
+	int answer_run;                /* answers handed over since the last bulk reply */
 	int pump_deferred;
 
 	struct sms_answer answers[SMS_INFLIGHT_MAX];   /* answered, not yet recorded */

@@ -51,6 +51,8 @@ sms_inflight_remove(struct sms_channel *c, int64_t id)
 {
 	for (int i = 0; i < c->ninflight; i++) {
 		if (c->inflight[i] == id) {
+			c->nbulk -= c->inflight_lane[i] == DB_LANE_BULK;
+			c->inflight_lane[i] = c->inflight_lane[c->ninflight - 1];
 			c->inflight[i] = c->inflight[--c->ninflight];
 			return 1;
 		}
@@ -58,12 +60,37 @@ sms_inflight_remove(struct sms_channel *c, int64_t id)
 	return 0;
 }
 
+/* Rows of one lane read ahead by a pump call. */
+struct sms_lane {
+	struct db_sms_out rows[SMS_PUMP_BATCH];
+	int n, i, empty;
+};
+
+/* The next queued row of a lane after its cursor, or NULL (none, or a read error). */
+static struct db_sms_out *
+sms_lane_peek(struct sms_channel *c, struct db *db, int lane, struct sms_lane *l)
+{
+	if (l->i == l->n && !l->empty) {
+		l->n = db_sms_out_queued(db, lane, c->pump_after[lane], l->rows, SMS_PUMP_BATCH);
+		l->i = 0;
+		if (l->n <= 0) {
+			l->n = 0;
+			l->empty = 1;
+		}
+	}
+	return l->i < l->n ? &l->rows[l->i] : NULL;
+}
+
+/* Hands queued replies to the session while it has room: answers first, but after
+ * SMS_ANSWER_RUN answers in a row one bulk reply (when any is queued), so a flood of
+ * MOs slows results down and never stops them. Bulk holds at most SMS_BULK_INFLIGHT of
+ * the window: the SMSC answers in order, so that is all an answer can queue behind
+ * there. Each lane is read in id order. */
 void
 sms_pump(struct sms_channel *c)
 {
 	struct db *db = batch_db(c->batch);
-	struct db_sms_out rows[SMS_PUMP_BATCH];
-	int n;
+	struct sms_lane lanes[2];
 
 	if (c->session == NULL)
 		return;
@@ -71,28 +98,35 @@ sms_pump(struct sms_channel *c)
 		sms_pump_after_commit(c);
 		return;
 	}
+	lanes[0].n = lanes[0].i = lanes[0].empty = 0;
+	lanes[1].n = lanes[1].i = lanes[1].empty = 0;
 	while (c->ninflight + c->nanswers < SMS_INFLIGHT_MAX && smpp_session_can_submit(c->session)) {
-		if ((n = db_sms_out_queued(db, c->pump_after, rows, SMS_PUMP_BATCH)) <= 0)
+		struct db_sms_out *m = NULL;
+		int lane = DB_LANE_ANSWER;
+
+		if (c->answer_run < SMS_ANSWER_RUN)
+			m = sms_lane_peek(c, db, DB_LANE_ANSWER, &lanes[0]);
+		if (m == NULL && c->nbulk < SMS_BULK_INFLIGHT &&
+		    (m = sms_lane_peek(c, db, DB_LANE_BULK, &lanes[1])) != NULL)
+			lane = DB_LANE_BULK;
+		if (m == NULL && (m = sms_lane_peek(c, db, DB_LANE_ANSWER, &lanes[0])) == NULL)
 			return;
-		for (int i = 0; i < n; i++) {
-			if (c->ninflight + c->nanswers >= SMS_INFLIGHT_MAX || !smpp_session_can_submit(c->session))
-				return;
-			if (sms_answer_known(c, rows[i].id)) {
-				c->pump_after = rows[i].id;
-				continue;
-			}
-			if (smpp_session_submit(c->session, (uint64_t)rows[i].id, rows[i].dest_addr,
-			    (uint8_t)rows[i].dest_ton, (uint8_t)rows[i].dest_npi, rows[i].text) != 0) {
-				/* not encodable: record it rather than retry forever */
-				if (smpp_session_is_bound(c->session) && !batch_degraded(c->batch) &&
-				    batch_join(c->batch) == 0)
-					db_sms_out_failed(db, rows[i].id, "cannot encode");
-				c->pump_after = rows[i].id;
-				continue;
-			}
-			c->inflight[c->ninflight++] = rows[i].id;
-			c->pump_after = rows[i].id;
+		lanes[lane].i++;
+		c->pump_after[lane] = m->id;
+		if (sms_answer_known(c, m->id))
+			continue;
+		if (smpp_session_submit(c->session, (uint64_t)m->id, m->dest_addr,
+		    (uint8_t)m->dest_ton, (uint8_t)m->dest_npi, m->text) != 0) {
+			/* not encodable: record it rather than retry forever */
+			if (smpp_session_is_bound(c->session) && !batch_degraded(c->batch) &&
+			    batch_join(c->batch) == 0)
+				db_sms_out_failed(db, m->id, "cannot encode");
+			continue;
 		}
+		c->inflight_lane[c->ninflight] = (unsigned char)lane;
+		c->inflight[c->ninflight++] = m->id;
+		c->nbulk += lane == DB_LANE_BULK;
+		c->answer_run = lane == DB_LANE_BULK ? 0 : c->answer_run + 1;
 	}
 }
 
@@ -196,8 +230,9 @@ sms_state_cb(void *arg, int bound)
 	struct sms_channel *c = arg;
 
 	/* a new bind starts from the oldest queued reply */
-	c->pump_after = 0;
-	c->ninflight = 0;
+	c->pump_after[0] = c->pump_after[1] = 0;
+	c->answer_run = 0;
+	c->ninflight = c->nbulk = 0;
 	if (bound)
 		sms_pump_after_commit(c);
 }

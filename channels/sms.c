@@ -45,7 +45,7 @@ sms_store_and_process(struct sms_channel *c, struct db_sms_in *m)
 	if ((txn = sms_channel_handle(c, m, reply, sizeof reply)) < 0)
 		goto fail;
 	if (reply[0] != '\0' &&
-	    db_sms_out_add(db, m->source_addr, m->source_ton, m->source_npi, reply, m->id, txn) < 0)
+	    db_sms_out_answer(db, m->source_addr, m->source_ton, m->source_npi, reply, m->id, txn) < 0)
 		goto fail;
 	sms_text_redact(m->text);
 	if (db_sms_in_done(db, m->id, txn, m->text) != 0 || db_release(db) != 0)
@@ -169,7 +169,7 @@ sms_channel_recover(struct sms_channel *c)
 			int64_t txn = sms_channel_handle(c, &rows[i], reply, sizeof reply);
 			if (txn >= 0)
 				sms_text_redact(rows[i].text);
-			if (txn < 0 || (reply[0] != '\0' && db_sms_out_add(db, rows[i].source_addr,
+			if (txn < 0 || (reply[0] != '\0' && db_sms_out_answer(db, rows[i].source_addr,
 			    rows[i].source_ton, rows[i].source_npi, reply, rows[i].id, txn) < 0) ||
 			    db_sms_in_done(db, rows[i].id, txn, rows[i].text) != 0) {
 				free(rows);

@@ -273,8 +273,15 @@ struct db_sms_out {
 };
 int64_t db_sms_out_add(struct db *db, const char *dest, int ton, int npi, const char *text,
     int64_t sms_in, int64_t txn);                               /* id, or -1 */
-/* Queued replies with id > after, oldest first, at most n; count or -1. */
-int db_sms_out_queued(struct db *db, int64_t after, struct db_sms_out *out, int n);
+/* Outbox lanes: answers (to an MO just received) are handed to the SMSC before bulk
+ * notifications; db_sms_out_add queues bulk. */
+enum { DB_LANE_ANSWER = 0, DB_LANE_BULK = 1 };
+/* Queues an answer; in the bulk lane instead while the same recipient has bulk rows
+ * queued, so one recipient's replies leave in the order they were queued. Id or -1. */
+int64_t db_sms_out_answer(struct db *db, const char *dest, int ton, int npi, const char *text,
+    int64_t sms_in, int64_t txn);
+/* Queued replies of one lane with id > after, oldest first, at most n; count or -1. */
+int db_sms_out_queued(struct db *db, int lane, int64_t after, struct db_sms_out *out, int n);
 int db_sms_out_sent(struct db *db, int64_t id, const char *message_id);
 int db_sms_out_failed(struct db *db, int64_t id, const char *error);
 int db_sms_out_attempt(struct db *db, int64_t id);

@@ -168,6 +168,14 @@ static const char *const db_migrations[] = {
 	/* 6: the daily limit reads only the day's transactions of one retailer (issue 7):
 	 * created_at never changes, so the index costs one entry per recharge */
 	"CREATE INDEX txns_retailer_day ON txns (retailer_id, created_at);",
+	/* 7: two outbox lanes (issue 7): 0 answers to an MO just received, served first;
+	 * 1 bulk notifications (results, alerts). Rows queued before keep lane 1. The
+	 * second index finds a recipient's queued bulk rows (an answer then waits behind
+	 * them, so one conversation keeps its order). */
+	"ALTER TABLE sms_out ADD COLUMN lane INTEGER NOT NULL DEFAULT 1 CHECK (lane IN (0, 1));"
+	"DROP INDEX sms_out_queued;"
+	"CREATE INDEX sms_out_queued ON sms_out (lane, id) WHERE state = 'queued';"
+	"CREATE INDEX sms_out_queued_dest ON sms_out (dest_addr, lane) WHERE state = 'queued';",
 };
 #define DB_NMIGRATIONS ((int)(sizeof db_migrations / sizeof db_migrations[0]))
 

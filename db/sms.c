@@ -74,13 +74,15 @@ db_sms_in_pending(struct db *db, struct db_sms_in *out, int n)
 	return i;
 }
 
-int64_t
-db_sms_out_add(struct db *db, const char *dest, int ton, int npi, const char *text,
-    int64_t sms_in, int64_t txn)
+/* The insert of both lanes; lane DB_LANE_ANSWER means "unless bulk is queued for dest". */
+static int64_t
+db_sms_out_insert(struct db *db, const char *dest, int ton, int npi, const char *text,
+    int64_t sms_in, int64_t txn, int lane)
 {
 	static const char sql[] =
-	    "INSERT INTO sms_out (dest_addr, dest_ton, dest_npi, text, sms_in_id, txn_id, created_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+	    "INSERT INTO sms_out (dest_addr, dest_ton, dest_npi, text, sms_in_id, txn_id, created_at, lane)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?8 = 1 OR EXISTS (SELECT 1 FROM sms_out"
+	    " WHERE state = 'queued' AND dest_addr = ?1 AND lane = 1) THEN 1 ELSE 0 END)";
 	sqlite3_stmt *st = db_stmt(db, sql);
 
 	if (st == NULL)
@@ -94,17 +96,32 @@ db_sms_out_add(struct db *db, const char *dest, int ton, int npi, const char *te
 	if (txn > 0)
 		sqlite3_bind_int64(st, 6, txn);
 	sqlite3_bind_int64(st, 7, clock_now_ms());
+	sqlite3_bind_int(st, 8, lane);
 	if (db_exec_stmt(db, st, "sms_out insert") != 0)
 		return -1;
 	return sqlite3_last_insert_rowid(db->sql);
 }
 
+int64_t
+db_sms_out_add(struct db *db, const char *dest, int ton, int npi, const char *text,
+    int64_t sms_in, int64_t txn)
+{
+	return db_sms_out_insert(db, dest, ton, npi, text, sms_in, txn, DB_LANE_BULK);
+}
+
+int64_t
+db_sms_out_answer(struct db *db, const char *dest, int ton, int npi, const char *text,
+    int64_t sms_in, int64_t txn)
+{
+	return db_sms_out_insert(db, dest, ton, npi, text, sms_in, txn, DB_LANE_ANSWER);
+}
+
 int
-db_sms_out_queued(struct db *db, int64_t after, struct db_sms_out *out, int n)
+db_sms_out_queued(struct db *db, int lane, int64_t after, struct db_sms_out *out, int n)
 {
 	static const char sql[] =
 	    "SELECT id, dest_addr, dest_ton, dest_npi, text, attempts FROM sms_out"
-	    " WHERE state = 'queued' AND id > ?1 ORDER BY id LIMIT ?2";
+	    " WHERE state = 'queued' AND lane = ?3 AND id > ?1 ORDER BY id LIMIT ?2";
 	sqlite3_stmt *st = db_stmt(db, sql);
 	int rc, i = 0;
 
@@ -112,6 +129,7 @@ db_sms_out_queued(struct db *db, int64_t after, struct db_sms_out *out, int n)
 		return -1;
 	sqlite3_bind_int64(st, 1, after);
 	sqlite3_bind_int(st, 2, n);
+	sqlite3_bind_int(st, 3, lane);
 	while (i < n && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct db_sms_out *m = &out[i++];
 		m->id = sqlite3_column_int64(st, 0);
