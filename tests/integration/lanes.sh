@@ -19,7 +19,7 @@ sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40
 check "old rows are bulk" test "$(sql "SELECT count(*) FROM sms_out WHERE lane = 1 AND state = 'queued'")" = 401
 
 sim_start
-sim "mt_delay 50" >/dev/null       # 50 submit_sm at a time, 50 ms each: about 0.4 s of backlog
+sim "mt_delay 100" >/dev/null      # 50 submit_sm at a time, 100 ms each: about 0.8 s of backlog
 rd_start
 check "daemon binds" sim "wait_bound 10"
 check "BAL answered; P's notice first" sim "mo $Q BAL" "mo $P BAL" "expect 10 $Q ^BAL Bal:Rs100\.00" \
