@@ -194,14 +194,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	/* loopback ports are shared with every other test on the machine: a connect that
-	 * finds none free (EADDRNOTAVAIL) is retried, then the input skipped, not failed */
+	 * finds none free (EADDRNOTAVAIL), or is cut by libFuzzer's SIGALRM (EINTR), is
+	 * retried on a new socket, then the input skipped, not failed */
 	for (int try = 0;; try++) {
 		fd = socket(AF_INET, SOCK_STREAM, 0);
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0)
 			break;
 		if (fd >= 0)
 			close(fd);
-		if (errno != EADDRNOTAVAIL && errno != EAGAIN) {
+		if (errno != EADDRNOTAVAIL && errno != EAGAIN && errno != EINTR) {
 			fprintf(stderr, "fuzz_http: connect: %s\n", strerror(errno));
 			fuzz_fail("cannot connect");
 		}
