@@ -218,9 +218,11 @@ int64_t db_txn_parse_id(const char *text);
 int db_txn_insert(struct db *db, struct db_txn *t);            /* sets t->id */
 int db_txn_get(struct db *db, int64_t id, struct db_txn *out);
 int db_txn_by_request(struct db *db, int64_t retailer, const char *request_id, struct db_txn *out);
-/* Moves a PENDING transaction to state; 1 when it was PENDING, 0 when not. */
+/* Moves a PENDING transaction to state; 1 when it was PENDING, 0 when not. t, when not
+ * NULL, is the row as read in this transaction: on 1 it is brought to what was written
+ * (no SELECT after the UPDATE). */
 int db_txn_finish(struct db *db, int64_t id, const char *state, int error_code,
-    const char *provider, const char *operator_ref, int64_t commission);
+    const char *provider, const char *operator_ref, int64_t commission, struct db_txn *t);
 int db_txn_set_provider(struct db *db, int64_t id, const char *provider);
 /* SUCCESS -> REVERSED; 1 when it was SUCCESS, 0 when not. */
 int db_txn_reverse(struct db *db, int64_t id);

@@ -13,7 +13,7 @@ engine_db_settle(struct db *db, int64_t txn, int success, int code, const char *
     const char *ref, struct db_txn *t, int64_t *balance)
 {
 	struct db_retailer r;
-	int64_t commission = 0;
+	int64_t commission = 0, wallet;
 
 	if (db_txn_get(db, txn, t) != 1 || db_retailer_get(db, t->retailer_id, &r) != 1)
 		return -1;
@@ -29,15 +29,18 @@ engine_db_settle(struct db *db, int64_t txn, int success, int code, const char *
 		if (db_posting_add(db, "success", t->id, provider, NULL, paid, 2) != 1 ||
 		    (commission > 0 && db_posting_add(db, "commission", t->id, provider, NULL, comm, 2) != 1))
 			return -1;
+		wallet = r.balance;   /* read above in this transaction; no posting touched it */
 	} else {
 		struct db_line refund[2] = { { DB_ACCOUNT_IN_FLIGHT, -t->amount }, { r.wallet_account, t->amount } };
 		if (db_posting_add(db, "refund", t->id, provider ? provider : "engine", NULL, refund, 2) != 1)
 			return -1;
+		wallet = r.balance + t->amount;   /* the refund's line, applied to r.balance above */
 	}
+	/* the row and the balance as written, without reading them again */
 	if (db_txn_finish(db, t->id, success ? DB_STATE_SUCCESS : DB_STATE_FAILED, code, provider,
-	    ref, commission) != 1 || db_txn_get(db, t->id, t) != 1 ||
-	    db_account_balance(db, r.wallet_account, balance) != 1)
+	    ref, commission, t) != 1)
 		return -1;
+	*balance = wallet;
 	return 1;
 }
 
