@@ -219,12 +219,50 @@ smpp_text_decode(uint8_t data_coding, const uint8_t *in, size_t len, char *out, 
 
 /* ---- encoding ------------------------------------------------------------------- */
 
+/* The GSM septets of one code point below 0x100, built once from the tables above:
+ * 0 none, SMPP_GSM_REV_BASIC|septet, SMPP_GSM_REV_EXT|septet. Replies are ASCII almost
+ * always; scanning the 128-entry table per character was ~7% of the daemon's CPU. */
+#define SMPP_GSM_REV_BASIC 0x100
+#define SMPP_GSM_REV_EXT 0x200
+static uint16_t smpp_gsm_rev[256];
+static int smpp_gsm_rev_ready;
+
+static void
+smpp_gsm_rev_build(void)
+{
+	size_t k;
+
+	for (k = nitems(smpp_gsm_ext); k-- > 0; )
+		if (smpp_gsm_ext[k].ucs < 0x100)
+			smpp_gsm_rev[smpp_gsm_ext[k].ucs] = SMPP_GSM_REV_EXT | smpp_gsm_ext[k].septet;
+	/* downwards, so the lowest septet wins as in a forward scan; basic before ext */
+	for (k = 128; k-- > 0; )
+		if (smpp_gsm_basic[k] < 0x100 && k != SMPP_GSM_ESC)
+			smpp_gsm_rev[smpp_gsm_basic[k]] = (uint16_t)(SMPP_GSM_REV_BASIC | k);
+	smpp_gsm_rev_ready = 1;
+}
+
 /* The GSM septets of one code point: 1 (basic), 2 (escape pair) or 0 (none fits). */
 static int
 smpp_gsm_from_ucs(uint32_t cp, uint8_t septets[2])
 {
 	size_t k;
 
+	if (cp < 0x100) {
+		if (!smpp_gsm_rev_ready)
+			smpp_gsm_rev_build();
+		uint16_t r = smpp_gsm_rev[cp];
+		if (r & SMPP_GSM_REV_BASIC) {
+			septets[0] = (uint8_t)r;
+			return 1;
+		}
+		if (r & SMPP_GSM_REV_EXT) {
+			septets[0] = SMPP_GSM_ESC;
+			septets[1] = (uint8_t)r;
+			return 2;
+		}
+		return 0;
+	}
 	/* 0x1B maps to NBSP in the table above for decoding only: never encode it */
 	for (k = 0; k < 128; k++) {
 		if (smpp_gsm_basic[k] == cp && k != SMPP_GSM_ESC) {

@@ -16,12 +16,15 @@ sim "wait_bound 10"
 hz=$(getconf CLK_TCK)
 cpu0=$(awk '{print $14+$15}' /proc/$T_RD_PID/stat)
 start=$(date +%s.%N)
+# PERF=FILE: perf record of the daemon during the burst
+[ -n "${PERF:-}" ] && { perf record -q -g -o "$PERF" -p "$T_RD_PID" 2>/dev/null & perf_pid=$!; }
 sim "burst $N $A RC 97%08d AIRTEL 10" "wait_mo_resps 120"
 for _ in $(seq 1 600); do
 	left=$(sql "SELECT count(*) FROM sms_out WHERE state='queued'")
 	[ "$left" = 0 ] && break; sleep 0.1; done
 end=$(date +%s.%N)
 cpu1=$(awk '{print $14+$15}' /proc/$T_RD_PID/stat)
+[ -n "${PERF:-}" ] && { kill -INT "$perf_pid"; wait "$perf_pid"; }
 mts=$(grep -c '^MT ' "$T_SIMLOG")
 secs=$(echo "$end - $start" | bc)
 echo "N=$N secs=$secs rate=$(echo "$N / $secs" | bc) cpu_us_per_sms=$(echo "($cpu1 - $cpu0) * 1000000 / $hz / $N" | bc) mts=$mts"
