@@ -17,7 +17,7 @@ hz=$(getconf CLK_TCK)
 cpu0=$(awk '{print $14+$15}' /proc/$T_RD_PID/stat)
 start=$(date +%s.%N)
 # PERF=FILE: perf record of the daemon during the burst
-[ -n "${PERF:-}" ] && { perf record -q -g -o "$PERF" -p "$T_RD_PID" 2>/dev/null & perf_pid=$!; }
+[ -n "${PERF:-}" ] && { perf record -q ${PERF_OPTS:--g} -o "$PERF" -p "$T_RD_PID" 2>/dev/null & perf_pid=$!; }
 sim "burst $N $A RC 97%08d AIRTEL 10" "wait_mo_resps 120"
 for _ in $(seq 1 600); do
 	left=$(sql "SELECT count(*) FROM sms_out WHERE state='queued'")
