@@ -6,6 +6,9 @@
 
 #include "db/internal.h"
 
+/* In memory below this, a temporary file above (a bulk statement of rechargectl). */
+#define DB_STMTJRNL_SPILL (1 << 20)
+
 /* A short wait only: the daemon retries on a timer rather than block its loop. */
 #define DB_BUSY_TIMEOUT_MS 200
 
@@ -93,6 +96,8 @@ db_exec(struct db *db, const char *sql)
 
 /* Before SQLite initializes: no allocation statistics, which take a global mutex on
  * every malloc and free. Nothing reads them (sqlite3_memory_used is never called). */
+static int db_stmtjrnl_spill_set;   /* else SQLite was initialized before: keep 64 KB */
+
 static void
 db_library_init(void)
 {
@@ -102,6 +107,9 @@ db_library_init(void)
 		return;
 	done = 1;
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);   /* MISUSE once initialized: harmless */
+	/* A savepoint's statement journal stays in memory up to this size, in one chunk
+	 * (see temp_store in db_open); a recharge's is some tens of KB. */
+	db_stmtjrnl_spill_set = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, DB_STMTJRNL_SPILL) == SQLITE_OK;
 }
 
 struct db *
@@ -126,9 +134,12 @@ db_open(const char *path, int create, char **cause)
 	sqlite3_busy_timeout(db->sql, DB_BUSY_TIMEOUT_MS);
 	if (db_exec(db, "PRAGMA journal_mode=WAL") != 0 ||
 	    db_exec(db, "PRAGMA synchronous=FULL") != 0 ||
-	    /* savepoints inside a group-commit transaction journal every page they
-	     * touch; on disk that was ~30 pwrites to /var/tmp per recharge */
-	    db_exec(db, "PRAGMA temp_store=MEMORY") != 0 ||
+	    /* Savepoints inside a group-commit transaction journal every page they touch.
+	     * With SQLite's default 64 KB spill that went to /var/tmp (~30 pwrites per
+	     * recharge); temp_store=MEMORY kept it in memory but in 1 KB chunks, ~5
+	     * malloc/free per page. temp_store=FILE with DB_STMTJRNL_SPILL: memory in one
+	     * chunk, a file only past 1 MB, which no recharge reaches. */
+	    db_exec(db, db_stmtjrnl_spill_set ? "PRAGMA temp_store=FILE" : "PRAGMA temp_store=MEMORY") != 0 ||
 	    db_exec(db, "PRAGMA foreign_keys=ON") != 0 ||
 	    /* deleted rows (long MO parts) and overwritten ones leave no text behind */
 	    db_exec(db, "PRAGMA secure_delete=FAST") != 0 ||
