@@ -11,6 +11,7 @@
 #     each taken in turn ([http] rate limit set far above the load). The figure is the
 #     rate of answers with "status":"success" (an error answered fast is not a recharge).
 #  2. balance: max rate (GET, header key).
+# 1 and 2 also print rechargd's CPU per answer (utime+stime), steadier than rates under load.
 #  3. status: max rate (GET by request_id of recharges made in 1).
 #  4. recharge p99 at half the rate measured in 1, paced with wrk's delay(): wrk waits
 #     that long after an answer, so a short calibration run first finds how much the
@@ -122,18 +123,27 @@ bench() {
 	grep -q '^WRK ' "$OUT/$name.out"
 }
 failed=0
+# rechargd's CPU (utime+stime) in ms: a run's CPU per answer compares builds on a busy
+# machine, where the rates move with the load
+HZ=$(getconf CLK_TCK)
+cpu_ms() { awk -v hz="$HZ" '{ printf "%d", ($14 + $15) * 1000 / hz }' "/proc/$RD_PID/stat"; }
+# cpu_row WHAT C0 C1 N: the CPU per answer in microseconds
+cpu_row() { row "rechargd CPU per $1 answered (us)" "$(( ($3 - $2) * 1000 / ($4 > 0 ? $4 : 1) ))" "-" info; }
 
 # warm-up (page cache, SQLite's caches, the first connections)
 bench warmup recharge.lua 2 BENCH_RUN=0 || failed=1
 
 # 1. recharge max
+c0=$(cpu_ms)
 if bench recharge recharge.lua "$DURATION" BENCH_RUN=1; then
+	c1=$(cpu_ms)
 	ok=$(field recharge ok_rps); all=$(field recharge rps)
 	row "recharge max rate, $CONNS keep-alive conns (successes/s)" "$ok" ">= 10000" "$(verdict "$ok" ">=" 10000)"
 	n=$(field recharge requests); bad=$(field recharge notsuccess); non2xx=$(field recharge non2xx)
 	row "recharge answers not success / non-2xx (of $n; answers/s $all)" "$bad / $non2xx" "0" \
 		"$([ "$bad" = 0 ] && echo met || echo missed)"
 	row "recharge p99 at max rate (ms)" "$(field recharge p99_ms)" "-" info
+	cpu_row recharge "$c0" "$c1" "$n"
 	# status asks about run 1's request numbers 11 .. a quarter of the answers (each of
 	# the two threads made about half of them)
 	STATUS_N=$(( n / (THREADS * 2) ))
@@ -144,10 +154,13 @@ else
 fi
 
 # 2. balance max
+c0=$(cpu_ms)
 if bench balance balance.lua "$DURATION" BENCH_RUN=1; then
+	c1=$(cpu_ms)
 	b=$(field balance ok_rps)
 	row "balance max rate, $CONNS keep-alive conns (successes/s)" "$b" ">= 30000" "$(verdict "$b" ">=" 30000)"
 	row "balance p99 at max rate (ms)" "$(field balance p99_ms)" "-" info
+	cpu_row balance "$c0" "$c1" "$(field balance requests)"
 else
 	failed=1; row "balance max rate, $CONNS keep-alive conns (successes/s)" failed ">= 30000" missed
 fi
