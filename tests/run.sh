@@ -4,7 +4,7 @@
 #      loopback against the SMSC simulator), interop (node-smpp SMSC), fuzz smoke runs;
 #   2. ASan + UBSan, linked with an ASan build of libsmpp34 from Debian's source: unit
 #      tests and the integration tests again;
-#   3. valgrind (leaks are errors) on the daemon in the SMS and hostile-PDU tests.
+#   3. valgrind (leaks are errors) on the daemon in the SMS, hostile-PDU, API and crash tests.
 # Each script prints "ok NAME" or "not ok NAME" per check; this counts them and ends with
 # "N passed, N failed". TEST_STAGES=1 (or "1 2") runs fewer stages.
 set -u
@@ -85,7 +85,8 @@ for stage in $STAGES; do
 			    tests/integration/admin-sms.sh tests/integration/ctl-ops.sh tests/integration/settle.sh \
 			    tests/integration/api.sh tests/integration/https.sh tests/integration/metrics.sh tests/integration/storage.sh \
 			    tests/integration/security.sh tests/integration/providers-load.sh tests/integration/smscsim-load.sh \
-			    tests/interop/node-smpp.sh \
+			    tests/integration/ctl.sh tests/integration/check-scale.sh tests/integration/openapi.sh \
+			    tests/integration/smscsim.sh tests/integration/lanes.sh tests/interop/node-smpp.sh \
 			    tests/interop/net-smpp.sh
 			unset ASAN_OPTIONS UBSAN_OPTIONS
 		else
@@ -95,7 +96,8 @@ for stage in $STAGES; do
 	3)
 		if command -v valgrind >/dev/null; then
 			B=$B RECHARGD_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
-			    run_scripts valgrind tests/integration/sms.sh tests/integration/hostile.sh
+			    run_scripts valgrind tests/integration/sms.sh tests/integration/hostile.sh \
+			    tests/integration/api.sh tests/integration/crash.sh
 		else
 			echo "not ok valgrind is not installed"; failed=$((failed + 1))
 		fi
