@@ -306,6 +306,7 @@ engine_new(struct event_base *base, struct batch *batch, const struct config *cf
 		free(e);
 		return NULL;
 	}
+	e->held_ev = event_new(base, -1, 0, engine_settle_held_cb, e);
 	engine_watch_start(e);
 	return e;
 }
@@ -337,6 +338,7 @@ engine_flush_kept(struct engine *e)
 {
 	if (e == NULL || batch_probe_now(e->batch) != 0)
 		return;
+	e->settle_flush = 1;
 	for (int i = 0; i < ENGINE_FLIGHT_BUCKETS; i++) {
 		struct engine_flight *f = e->flights[i], *next;
 		for (; f != NULL; f = next) {
@@ -345,9 +347,11 @@ engine_flush_kept(struct engine *e)
 				continue;
 			if (f->timer != NULL)
 				evtimer_del(f->timer);
+			f->settle_held = 0;   /* now, not a later batch */
 			engine_settle_apply(e, f);
 		}
 	}
+	e->settle_flush = 0;
 }
 
 /* What the provider did but the disk never got: said with what an operator needs. */
@@ -372,6 +376,9 @@ engine_free(struct engine *e)
 	provider_sim_forget(e);
 	engine_watch_stop(e);
 	engine_providers_free(e->providers, e->nproviders);
+	if (e->held_ev != NULL)
+		event_free(e->held_ev);
+	free(e->held);
 	for (int i = 0; i < ENGINE_FLIGHT_BUCKETS; i++) {
 		while (e->flights[i] != NULL) {
 			struct engine_flight *f = e->flights[i];

@@ -2,9 +2,12 @@
 #ifndef RECHARGD_ENGINE_INTERNAL_H
 #define RECHARGD_ENGINE_INTERNAL_H
 
+#include <event2/util.h>
+
 #include "engine/engine.h"
 
 #define ENGINE_FLIGHT_BUCKETS 4096
+#define ENGINE_SETTLES_PER_BATCH 128   /* settlements in one group commit; the rest wait a turn */
 #define ENGINE_MAX_PROVIDERS CONFIG_MAX_PROVIDERS
 
 /* What a flight's timer does when it fires. */
@@ -32,6 +35,7 @@ struct engine_flight {
 	int settling;                 /* the final state is decided, maybe not yet durable */
 	int settle_waits;             /* storage refused it: said once, kept, written later */
 	int settle_queued;            /* its settlement is in the open batch */
+	int settle_held;              /* waits for a later batch (ENGINE_SETTLES_PER_BATCH) */
 	int settle_success, settle_code;
 	char settle_provider[32];
 	char settle_ref[65];
@@ -49,6 +53,11 @@ struct engine {
 	struct engine_flight *flights[ENGINE_FLIGHT_BUCKETS];
 	int ninflight;
 	struct event *watch_ev;       /* balances and stuck recharges */
+	int batch_settles;            /* settlements in the open batch */
+	int settle_flush;             /* a stop writes every kept outcome: no cap */
+	int64_t *held;                /* txns whose settlement waits for a later batch, FIFO */
+	size_t held_head, nheld, held_cap;
+	struct event *held_ev;        /* settles the next ones, a turn after a commit */
 	int64_t next_balance_ms;
 };
 
@@ -68,6 +77,8 @@ void engine_later(struct engine *e, struct engine_flight *f, enum engine_step st
 void engine_settle(struct engine *e, struct engine_flight *f, int success, int code,
     const char *provider, const char *ref);
 void engine_settle_apply(struct engine *e, struct engine_flight *f);
+/* Settles the held flights of one batch (an event a turn after the commit). */
+void engine_settle_held_cb(evutil_socket_t fd, short what, void *arg);
 /* A SUCCESS reversed by its provider: refund, clawback, the channel told. 0, or -1
  * when it could not be recorded now (the caller makes the provider say it again). */
 int engine_reverse(struct engine *e, int64_t txn, const char *provider);

@@ -2,6 +2,7 @@
  * the channel's reply are one savepoint; the flight is dropped only once that is on disk.
  * The database part is shared with rechargectl (txn resolve, txn reverse). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -83,6 +84,59 @@ engine_settled_cb(void *arg, int committed)
 		engine_later(f->engine, f, ENGINE_STEP_SETTLE, 1);
 }
 
+/* The batch that took settlements ended: the held ones go into the next, one turn later
+ * (so the outbox pump and I/O run in between, not behind thousands of settlements). */
+static void
+engine_batch_settled_cb(void *arg, int committed)
+{
+	struct engine *e = arg;
+
+	e->batch_settles = 0;
+	if (e->nheld > 0)
+		event_active(e->held_ev, EV_TIMEOUT, 0);
+}
+
+void
+engine_settle_held_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	while (e->nheld > 0 && e->batch_settles < ENGINE_SETTLES_PER_BATCH) {
+		struct engine_flight *f = engine_flight_find(e, e->held[e->held_head]);
+		e->held_head++;
+		e->nheld--;
+		if (f != NULL && f->settle_held) {
+			f->settle_held = 0;
+			engine_settle_apply(e, f);
+		}
+	}
+	if (e->nheld == 0)
+		e->held_head = 0;
+}
+
+/* Puts a flight's settlement off to a later batch: one loop turn settles at most
+ * ENGINE_SETTLES_PER_BATCH, however many provider answers fell due in it. */
+static void
+engine_settle_hold(struct engine *e, struct engine_flight *f)
+{
+	if (e->held_head + e->nheld == e->held_cap) {
+		if (e->held_head > 0) {
+			memmove(e->held, e->held + e->held_head, e->nheld * sizeof *e->held);
+			e->held_head = 0;
+		} else {
+			size_t cap = e->held_cap ? e->held_cap * 2 : 256;
+			int64_t *n = xcalloc(cap, sizeof *n);
+			if (e->nheld > 0)
+				memcpy(n, e->held, e->nheld * sizeof *n);
+			free(e->held);
+			e->held = n;
+			e->held_cap = cap;
+		}
+	}
+	e->held[e->held_head + e->nheld++] = f->txn;
+	f->settle_held = 1;
+}
+
 /* Records what the flight is to become, then applies it. */
 void
 engine_settle(struct engine *e, struct engine_flight *f, int success, int code,
@@ -110,6 +164,12 @@ engine_settle_apply(struct engine *e, struct engine_flight *f)
 	int64_t balance = 0;
 	int rc;
 
+	if (f->settle_held)
+		return;                       /* its turn comes (engine_settle_held_cb) */
+	if (e->batch_settles >= ENGINE_SETTLES_PER_BATCH && !e->settle_flush) {
+		engine_settle_hold(e, f);
+		return;
+	}
 	if (batch_degraded(e->batch) || batch_join(e->batch) != 0 || db_savepoint(db) != 0) {
 		/* the provider did it: the outcome stays here (a flight, bounded by
 		 * max_inflight) until it is written; a restart meanwhile polls (design.md) */
@@ -143,6 +203,8 @@ engine_settle_apply(struct engine *e, struct engine_flight *f)
 	    money_format(t.amount, amt));
 	f->settle_queued = 1;
 	batch_defer(e->batch, engine_settled_cb, f);
+	if (e->batch_settles++ == 0)
+		batch_defer(e->batch, engine_batch_settled_cb, e);
 }
 
 int
