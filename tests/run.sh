@@ -86,7 +86,8 @@ for stage in $STAGES; do
 			    tests/integration/api.sh tests/integration/https.sh tests/integration/metrics.sh tests/integration/storage.sh \
 			    tests/integration/security.sh tests/integration/providers-load.sh tests/integration/smscsim-load.sh \
 			    tests/integration/ctl.sh tests/integration/check-scale.sh tests/integration/openapi.sh \
-			    tests/integration/smscsim.sh tests/integration/lanes.sh tests/interop/node-smpp.sh \
+			    tests/integration/smscsim.sh tests/integration/lanes.sh tests/integration/chaos.sh \
+			    tests/interop/node-smpp.sh \
 			    tests/interop/net-smpp.sh
 			unset ASAN_OPTIONS UBSAN_OPTIONS
 		else
