@@ -34,35 +34,19 @@ RECHARGD=$ROOT/$B/rechargd
 RECHARGECTL=$ROOT/$B/rechargectl
 export BENCH_DIR=$ROOT/tools/bench
 FIRST=919820000000              # retailer i is FIRST + i
-PIDS=""
 RD_PID=""
-
-log() { echo "http.sh: $*" >&2; }
-row() { printf 'ROW\tHTTP\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
-cleanup() {
-	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
-	sleep 0.2
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+PART=http SECTION=HTTP
+. tools/bench/part.bash
 
 command -v wrk >/dev/null || { log "wrk missing: apt-get install wrk (./make.sh bench does)"; exit 2; }
 for f in "$RECHARGD" "$RECHARGECTL"; do
 	[ -x "$f" ] || { log "$f missing: run make first"; exit 2; }
 done
 rm -rf "$OUT"; mkdir -p "$OUT"
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 HTTP_PORT=$(free_port)
 SMPP_PORT=$(free_port)          # nothing listens: the SMS side stays down, as it may
 URL=http://127.0.0.1:$HTTP_PORT
 
-# fcmp A OP B: floating-point comparison for verdicts
-fcmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
-verdict() { if fcmp "$1" "$2" "$3"; then echo met; else echo missed; fi; }
 # field NAME KEY: a key=value of run NAME's WRK line
 field() { sed -n 's/^WRK .*\b'"$2"'=\([0-9.]*\).*/\1/p' "$OUT/$1.out" | tail -1; }
 

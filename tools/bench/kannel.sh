@@ -41,18 +41,8 @@ SMSCSIM=$ROOT/$B/smscsim
 NOOP=$ROOT/$B/noop_http
 FIRST=919830000000
 SENDERS=200
-PIDS=""
-
-log() { echo "kannel.sh: $*" >&2; }
-row() { printf 'ROW\tKannel\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
-cleanup() {
-	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+PART=kannel SECTION=Kannel
+. tools/bench/part.bash
 
 for f in "$BEARERBOX" "$SMSBOX"; do
 	[ -x "$f" ] || { log "$f missing: apt-get install kannel (./make.sh bench does)"; exit 2; }
@@ -61,14 +51,8 @@ for f in "$SMSCSIM" "$NOOP"; do
 	[ -x "$f" ] || { log "$f missing: run make first"; exit 2; }
 done
 rm -rf "$OUT"; mkdir -p "$OUT"
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 SMPP_PORT=$(free_port); ADMIN_PORT=$(free_port); BOX_PORT=$(free_port); SENDSMS_PORT=$(free_port)
 
-# fcmp A OP B: floating-point comparison for verdicts
-fcmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
-verdict() { if fcmp "$1" "$2" "$3"; then echo met; else echo missed; fi; }
 # field NAME KEY: a key=value of run NAME's LOAD line
 field() { sed -n 's/^LOAD .*\b'"$2"'=\([0-9.]*\).*/\1/p' "$OUT/$1.out" | tail -1; }
 

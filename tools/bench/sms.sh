@@ -41,38 +41,19 @@ SMSCSIM=$ROOT/$B/smscsim
 ECHOESME=$ROOT/$B/echoesme
 RECHARGD=$ROOT/$B/rechargd
 RECHARGECTL=$ROOT/$B/rechargectl
-PIDS=""
 RD_PID=""
-
-log() { echo "sms.sh: $*" >&2; }
-row() { printf 'ROW\tSMS\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4"; }
-cleanup() {
-	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
-	sleep 0.2
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+PART=sms SECTION=SMS
+. tools/bench/part.bash
 
 for f in "$SMSCSIM" "$ECHOESME" "$RECHARGD" "$RECHARGECTL"; do
 	[ -x "$f" ] || { log "$f missing: run make first"; exit 2; }
 done
 rm -rf "$OUT"; mkdir -p "$OUT"
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 PORT=$(free_port)
 HTTP_PORT=$(free_port)
 
 # field FILE KEY: a key=value of FILE's LOAD line
 field() { sed -n 's/^LOAD .*\b'"$2"'=\([0-9.]*\).*/\1/p' "$1" | tail -1; }
-# fcmp A OP B: floating-point comparison for verdicts
-fcmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
-verdict() { if fcmp "$1" "$2" "$3"; then echo met; else echo missed; fi; }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-# cpu_ticks PID: user + system time of a process, in clock ticks
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 
 # load NAME ARGS...: runs the load tool (its end bounded by its reply timeout), stdout in
 # $OUT/NAME.out; with --progress, VmRSS of rechargd is sampled when replies first reach

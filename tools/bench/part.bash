@@ -1,0 +1,29 @@
+# tools/bench/part.bash: what the bench parts (sms.sh, http.sh, kannel.sh) share; sourced
+# after the part sets PART (its name) and SECTION (its table section). Gives log and row
+# (the ROW lines bench.sh collects), the cleanup of every process in PIDS at exit,
+# free_port, the verdict helpers and /proc readings.
+
+log() { echo "$PART.sh: $*" >&2; }
+# row FIGURE VALUE TARGET VERDICT: one result line for bench.sh's table
+row() { printf 'ROW\t%s\t%s\t%s\t%s\t%s\n' "$SECTION" "$1" "$2" "$3" "$4"; }
+# cleanup: TERM every process the part started (PIDS), then KILL what is left
+cleanup() {
+	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+}
+PIDS=""
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# fcmp A OP B: floating-point comparison for verdicts
+fcmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
+verdict() { if fcmp "$1" "$2" "$3"; then echo met; else echo missed; fi; }
+# rss_kb PID: resident set size of a process
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# cpu_ticks PID: user + system time of a process, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
