@@ -21,10 +21,8 @@
 # Quick run: HTTP_DURATION=3.
 set -u
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-B=${B:-build}
-OUT=${BENCH_OUT:-build/bench}/http
-case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac
+PART=http SECTION=HTTP
+. tools/bench/part.bash
 DURATION=${HTTP_DURATION:-10}
 CONNS=${HTTP_CONNS:-64}
 THREADS=${HTTP_THREADS:-2}
@@ -35,8 +33,6 @@ RECHARGECTL=$ROOT/$B/rechargectl
 export BENCH_DIR=$ROOT/tools/bench
 FIRST=919820000000              # retailer i is FIRST + i
 RD_PID=""
-PART=http SECTION=HTTP
-. tools/bench/part.bash
 
 command -v wrk >/dev/null || { log "wrk missing: apt-get install wrk (./make.sh bench does)"; exit 2; }
 for f in "$RECHARGD" "$RECHARGECTL"; do

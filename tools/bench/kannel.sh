@@ -26,10 +26,8 @@
 # Quick run: KANNEL_MESSAGES=20000 KANNEL_P99_S=5.
 set -u
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-B=${B:-build}
-OUT=${BENCH_OUT:-build/bench}/kannel
-case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac
+PART=kannel SECTION=Kannel
+. tools/bench/part.bash
 N=${KANNEL_MESSAGES:-100000}
 WINDOW=${KANNEL_WINDOW:-1000}
 P99_S=${KANNEL_P99_S:-10}
@@ -41,8 +39,6 @@ SMSCSIM=$ROOT/$B/smscsim
 NOOP=$ROOT/$B/noop_http
 FIRST=919830000000
 SENDERS=200
-PART=kannel SECTION=Kannel
-. tools/bench/part.bash
 
 for f in "$BEARERBOX" "$SMSBOX"; do
 	[ -x "$f" ] || { log "$f missing: apt-get install kannel (./make.sh bench does)"; exit 2; }

@@ -1,7 +1,13 @@
 # tools/bench/part.bash: what the bench parts (sms.sh, http.sh, kannel.sh) share; sourced
-# after the part sets PART (its name) and SECTION (its table section). Gives log and row
-# (the ROW lines bench.sh collects), the cleanup of every process in PIDS at exit,
-# free_port, the verdict helpers and /proc readings.
+# from the top of the tree after the part sets PART (its name) and SECTION (its table
+# section). Gives ROOT, B (the build directory) and OUT (the part's folder under
+# BENCH_OUT), log and row (the ROW lines bench.sh collects), the cleanup of every process
+# in PIDS at exit, free_port, the verdict helpers and /proc readings.
+
+ROOT=$PWD
+B=${B:-build}
+OUT=${BENCH_OUT:-build/bench}/$PART
+case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac
 
 log() { echo "$PART.sh: $*" >&2; }
 # row FIGURE VALUE TARGET VERDICT: one result line for bench.sh's table

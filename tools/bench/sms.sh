@@ -22,10 +22,8 @@
 # Quick run: BENCH_RSS_MESSAGES=100000 BENCH_SUSTAIN_S=10 BENCH_P99_S=5 (about a minute).
 set -u
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-B=${B:-build}
-OUT=${BENCH_OUT:-build/bench}/sms
-case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac
+PART=sms SECTION=SMS
+. tools/bench/part.bash
 RSS_N=${BENCH_RSS_MESSAGES:-1000000}
 SUSTAIN_S=${BENCH_SUSTAIN_S:-60}
 P99_S=${BENCH_P99_S:-15}
@@ -42,8 +40,6 @@ ECHOESME=$ROOT/$B/echoesme
 RECHARGD=$ROOT/$B/rechargd
 RECHARGECTL=$ROOT/$B/rechargectl
 RD_PID=""
-PART=sms SECTION=SMS
-. tools/bench/part.bash
 
 for f in "$SMSCSIM" "$ECHOESME" "$RECHARGD" "$RECHARGECTL"; do
 	[ -x "$f" ] || { log "$f missing: run make first"; exit 2; }
