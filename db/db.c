@@ -79,7 +79,7 @@ db_col_text(sqlite3_stmt *st, int i, char *buf, size_t cap)
 	strlcpy_safe(buf, t == NULL ? "" : (const char *)t, cap);
 }
 
-static int
+int
 db_exec(struct db *db, const char *sql)
 {
 	char *err = NULL;

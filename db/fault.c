@@ -42,8 +42,7 @@ int
 db_probe_write(struct db *db)
 {
 	char sql[64];
-	sqlite3_stmt *st = NULL;
-	int v = db_schema_version(db), rc;
+	int v = db_schema_version(db);
 
 	if (v < 0) {
 		db->last_rc = SQLITE_IOERR;
@@ -51,18 +50,12 @@ db_probe_write(struct db *db)
 		    sqlite3_errmsg(db->sql));
 		return -1;
 	}
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
 	if (db_begin(db) != 0)
 		return -1;
-	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
-	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		db_fail(db, rc, "probe");
-		sqlite3_finalize(st);
+	if (db_exec(db, sql) != 0) {
 		db_rollback(db);
 		return -1;
 	}
-	sqlite3_finalize(st);
 	return db_commit(db);
 }

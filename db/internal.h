@@ -30,6 +30,8 @@ sqlite3_stmt *db_stmt(struct db *db, const char *sql);
 int db_fail(struct db *db, int rc, const char *what);
 /* Runs a statement that returns no rows; 0 or -1. */
 int db_exec_stmt(struct db *db, sqlite3_stmt *st, const char *what);
+/* Runs SQL without results (pragmas); -1 with db->error and last_rc set. */
+int db_exec(struct db *db, const char *sql);
 /* Copies column i as text into buf. */
 void db_col_text(sqlite3_stmt *st, int i, char *buf, size_t cap);
 int db_migrate(struct db *db, char **cause);
