@@ -46,32 +46,9 @@ URL=http://127.0.0.1:$HTTP_PORT
 # field NAME KEY: a key=value of run NAME's WRK line
 field() { sed -n 's/^WRK .*\b'"$2"'=\([0-9.]*\).*/\1/p' "$OUT/$1.out" | tail -1; }
 
-CONF=$OUT/rechargd.conf
-(umask 077; : >"$CONF")
-cat >"$CONF" <<CONF
-[db]
-path = rechargd.db
-[smpp]
-host = 127.0.0.1
-port = $SMPP_PORT
-system_id = rechargd
-password = secret
-source_addr = 5555
-reconnect_max_s = 30
-[http]
-listen = 127.0.0.1:$HTTP_PORT
-max_connections = 1024
+bench_conf "$SMPP_PORT" "$HTTP_PORT" "reconnect_max_s = 30" "max_connections = 1024
 rate_limit_per_key = 1000000
-rate_burst = 1000000
-[engine]
-default_provider = sim
-max_inflight = 50000
-[log]
-level = warn
-[provider.sim]
-type = sim
-latency_ms = 0
-CONF
+rate_burst = 1000000"
 ctl() { "$RECHARGECTL" -c "$CONF" "$@"; }
 ctl init >/dev/null 2>>"$OUT/setup.log" || { log "rechargectl init failed"; exit 1; }
 log "$RETAILERS retailers with a key each"

@@ -33,3 +33,33 @@ verdict() { if fcmp "$1" "$2" "$3"; then echo met; else echo missed; fi; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # cpu_ticks PID: user + system time of a process, in clock ticks
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
+
+# bench_conf SMPP_PORT HTTP_PORT SMPP_LINES HTTP_LINES: rechargd's config for the part in
+# CONF ($OUT/rechargd.conf), with the sim provider at 0 ms and warnings only; 0600, as it
+# holds the SMPP password (rechargd refuses it open to others, docs/security.md)
+bench_conf() {
+	CONF=$OUT/rechargd.conf
+	(umask 077; : >"$CONF")
+	cat >"$CONF" <<CONF
+[db]
+path = rechargd.db
+[smpp]
+host = 127.0.0.1
+port = $1
+system_id = rechargd
+password = secret
+source_addr = 5555
+$3
+[http]
+listen = 127.0.0.1:$2
+$4
+[engine]
+default_provider = sim
+max_inflight = 50000
+[log]
+level = warn
+[provider.sim]
+type = sim
+latency_ms = 0
+CONF
+}

@@ -91,34 +91,11 @@ else
 fi
 
 # ---- 2. rechargd ---------------------------------------------------------------------------
-CONF=$OUT/rechargd.conf
-# it holds the SMPP password: rechargd refuses it open to others (docs/security.md)
-(umask 077; : >"$CONF")
-cat >"$CONF" <<CONF
-[db]
-path = rechargd.db
-[smpp]
-host = 127.0.0.1
-port = $PORT
-system_id = rechargd
-password = secret
-source_addr = 5555
-enquire_link_s = 5
+bench_conf "$PORT" "$HTTP_PORT" "enquire_link_s = 5
 dead_link_s = 15
 reconnect_max_s = 1
 window = 1000
-submit_tps = 100000
-[http]
-listen = 127.0.0.1:$HTTP_PORT
-[engine]
-default_provider = sim
-max_inflight = 50000
-[log]
-level = warn
-[provider.sim]
-type = sim
-latency_ms = 0
-CONF
+submit_tps = 100000" ""
 ctl() { "$RECHARGECTL" -c "$CONF" "$@"; }
 sql() { sqlite3 -batch -noheader -cmd ".timeout 5000" "$OUT/rechargd.db" "$@"; }
 ctl init >/dev/null 2>>"$OUT/setup.log" || { log "rechargectl init failed"; exit 1; }
