@@ -107,6 +107,7 @@ struct config_provider {
 struct config {
 	char *file;            /* the path it was read from */
 	char *db_path;
+	int   db_cache_mb;     /* SQLite page cache of the daemon's connection */
 	/* smpp */
 	char *smpp_host; int smpp_port;
 	char *system_id, *password, *system_type, *address_range;

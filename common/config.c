@@ -25,6 +25,7 @@ struct config_option {
 #define O(f) offsetof(struct config, f)
 static const struct config_option config_options[] = {
 	{ "db", "path", CONFIG_STR, O(db_path), "rechargd.db", 0, 0 },
+	{ "db", "cache_mb", CONFIG_INT, O(db_cache_mb), "16", 1, 4096 },
 	{ "smpp", "host", CONFIG_STR, O(smpp_host), "127.0.0.1", 0, 0 },
 	{ "smpp", "port", CONFIG_INT, O(smpp_port), "2775", 1, 65535 },
 	{ "smpp", "system_id", CONFIG_STR, O(system_id), NULL, 1, 15 },

@@ -287,6 +287,10 @@ daemon_main(int argc, char **argv)
 		goto fail;
 	if ((d.db = db_open(d.cfg->db_path, 0, &cause)) == NULL)
 		goto fail;
+	if (db_cache_set(d.db, d.cfg->db_cache_mb) != 0) {
+		log_error("%s: cache_mb: %s", d.cfg->db_path, db_error(d.db));
+		goto out;
+	}
 	if (parser_init(&perr) != 0) {
 		log_error("parser: %s", perr);
 		goto out;

@@ -152,6 +152,19 @@ db_open(const char *path, int create, char **cause)
 	return db;
 }
 
+/* Sized for the daemon's working set: every recharge dirties a leaf of each per-retailer
+ * index (txns by retailer, day, duplicate key and request; ledger lines by account), so
+ * with a few hundred active retailers SQLite's 2 MB default evicted and reread them, and
+ * spilled dirty pages to the WAL mid-transaction (docs/performance.md). */
+int
+db_cache_set(struct db *db, int mb)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof sql, "PRAGMA cache_size=%d", -1024 * mb);
+	return db_exec(db, sql);
+}
+
 void
 db_close(struct db *db)
 {

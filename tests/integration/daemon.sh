@@ -20,6 +20,8 @@ bad_config "bad value" "[smpp]
 response_timeout_s = soon" "bad\.conf:$((lines + 2)): key 'response_timeout_s': bad value: not an integer"
 bad_config "value out of range" "[engine]
 breaker_failures = 0" "key 'breaker_failures': bad value: out of range"
+bad_config "db cache_mb out of range" "[db]
+cache_mb = 0" "key 'cache_mb': bad value: out of range"
 bad_config "unknown section" "[nosuch]
 x = 1" "key 'x': unknown section \[nosuch\]"
 bad_config "unknown provider key" "[provider.other]
