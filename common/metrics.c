@@ -40,6 +40,12 @@ static const struct { const char *name, *help; } metrics_counter_info[METRIC_COU
 	    "Work refused at once because storage is degraded (disk full, read-only, I/O error)." },
 	[METRIC_COMMIT_FAILED] = { "rechargd_db_commit_failures_total",
 	    "Batches whose commit failed and was rolled back whole (their requests answered as not accepted)." },
+	[METRIC_CHECKPOINT_THREAD] = { "rechargd_db_checkpoints_background_total",
+	    "WAL checkpoints run by the checkpoint thread (counted at the next commit)." },
+	[METRIC_CHECKPOINT_INLINE] = { "rechargd_db_checkpoints_loop_total",
+	    "WAL checkpoints the loop ran itself because the WAL reached its limit." },
+	[METRIC_CHECKPOINT_FAILED] = { "rechargd_db_checkpoint_failures_total",
+	    "WAL checkpoints that failed (I/O error, disk full); busy ones are not counted." },
 };
 static uint64_t metrics_counters[METRIC_COUNTERS];
 

@@ -23,6 +23,7 @@ struct daemon {
 	struct config *cfg;
 	int verbosity;
 	struct db *db;
+	struct db_checkpointer *ckpt;      /* the WAL checkpoint's thread; NULL: SQLite's, inline */
 	struct batch *batch;
 	struct engine *engine;
 	struct sms_channel *sms;
@@ -201,6 +202,11 @@ daemon_gauge_cb(void *arg, int id)
 	case 1: return d->sms != NULL ? sms_channel_backlog(d->sms) - sms_channel_mo_waiting(d->sms) : 0;
 	case 2: return d->sms != NULL ? sms_channel_mo_waiting(d->sms) : 0;
 	case 4: return d->batch != NULL && batch_degraded(d->batch);
+	case 5: case 6: {
+		struct db_checkpoint_stats st;
+		db_checkpointer_stats(d->ckpt, &st);
+		return id == 5 ? st.wal_frames : st.inline_max_us;
+	}
 	default: return d->session != NULL && smpp_session_is_bound(d->session);
 	}
 }
@@ -220,6 +226,7 @@ daemon_free(struct daemon *d)
 	sms_channel_free(d->sms);
 	engine_free(d->engine);
 	batch_free(d->batch);
+	db_checkpointer_stop(d->ckpt);     /* joins the thread; the checkpoint at close is SQLite's */
 	db_close(d->db);
 	if (d->sig_term) event_free(d->sig_term);
 	if (d->sig_int) event_free(d->sig_int);
@@ -291,6 +298,12 @@ daemon_main(int argc, char **argv)
 		log_error("%s: cache_mb: %s", d.cfg->db_path, db_error(d.db));
 		goto out;
 	}
+	/* the loop never copies the WAL into the database file itself, but at its limit */
+	if ((d.ckpt = db_checkpointer_start(d.db, d.cfg->db_path, 0, &cause)) == NULL) {
+		log_warn("WAL checkpoints stay on the loop: %s", cause ? cause : "no checkpoint thread");
+		free(cause);
+		cause = NULL;
+	}
 	if (parser_init(&perr) != 0) {
 		log_error("parser: %s", perr);
 		goto out;
@@ -332,6 +345,10 @@ daemon_main(int argc, char **argv)
 	metrics_gauge_add("rechargd_smpp_bound", "1 when bound to the SMSC.", daemon_gauge_cb, &d, 3);
 	metrics_gauge_add("rechargd_storage_degraded", "1 while the database takes no writes (disk full, "
 	    "read-only, I/O error): new work is refused until a probe write succeeds.", daemon_gauge_cb, &d, 4);
+	metrics_gauge_add("rechargd_db_wal_frames", "Pages in the WAL file after the last commit (checkpointed "
+	    "in the background; bounded at 4000 plus one batch).", daemon_gauge_cb, &d, 5);
+	metrics_gauge_add("rechargd_db_checkpoint_loop_max_us", "The longest WAL checkpoint the loop ran itself "
+	    "(at the WAL's limit) since start, in microseconds.", daemon_gauge_cb, &d, 6);
 
 	d.sig_term = evsignal_new(d.base, SIGTERM, daemon_stop_cb, &d);
 	d.sig_int = evsignal_new(d.base, SIGINT, daemon_stop_cb, &d);

@@ -58,6 +58,28 @@ int db_savepoint(struct db *db);
 int db_release(struct db *db);
 void db_rollback_to(struct db *db);
 
+/* ---- WAL checkpoints off the loop (checkpoint.c) ----------------------------------
+ * rechargd only (rechargectl keeps SQLite's automatic checkpoint): a thread with its own
+ * connection to path runs PASSIVE checkpoints, woken by db's WAL hook every threshold
+ * frames (0: 1000, SQLite's wal_autocheckpoint); db's connection checkpoints no more by
+ * itself. At 4 x threshold frames the loop runs one PASSIVE checkpoint itself once the
+ * thread is idle (it copies what the thread has not yet), so the WAL restarts and stays
+ * bounded under continuous writes. Returns NULL with *cause (malloc'd) when there can be
+ * no thread (SQLite built single-threaded, no second connection): db is left as it was.
+ * Stop it before db_close; the checkpoint at close is SQLite's. The thread's failures
+ * (busy, I/O) are counted and logged by the loop (a line a minute), never fatal. */
+struct db_checkpointer;
+struct db_checkpointer *db_checkpointer_start(struct db *db, const char *path, int threshold,
+    char **cause);
+void db_checkpointer_stop(struct db_checkpointer *c);   /* joins the thread; NULL ok */
+struct db_checkpoint_stats {
+	uint64_t thread, thread_busy, thread_errors;   /* the thread's checkpoints */
+	uint64_t inline_done;          /* on the loop, at the limit */
+	int64_t inline_max_us;         /* the longest of those */
+	int wal_frames, wal_frames_max;   /* in the WAL after the last commit; the most seen */
+};
+void db_checkpointer_stats(struct db_checkpointer *c, struct db_checkpoint_stats *out);  /* NULL: zeros */
+
 /* ---- the unit of work (batch.c) ------------------------------------------------------
  * Group commit: everything that joins during one loop turn is committed in one
  * transaction by a lowest-priority event, so durability costs one fsync per turn. Work
