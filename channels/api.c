@@ -691,7 +691,6 @@ static void
 api_settle_done_cb(void *arg, int committed)
 {
 	struct api_call *call = arg;
-	struct db_txn now;
 	int status;
 
 	call->refs--;
@@ -701,9 +700,9 @@ api_settle_done_cb(void *arg, int committed)
 		return;
 	}
 	/* a savepoint rolled back after the event leaves the transaction PENDING: the
-	 * engine settles it again later, and tells us again */
-	if (committed && db_txn_get(batch_db(call->api->batch), call->txn, &now) == 1 &&
-	    strcmp(now.state, DB_STATE_PENDING) != 0) {
+	 * engine settles it again later, and tells us again (the state alone tells: the
+	 * answer is rendered from the snapshot) */
+	if (committed && db_txn_settled(batch_db(call->api->batch), call->txn) == 1) {
 		struct evbuffer *b = api_render_recharge(&call->snap, call->snap_balance, &status);
 		/* what it tells is on disk: no need to wait for a later batch */
 		if (call->body != NULL)

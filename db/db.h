@@ -242,6 +242,9 @@ int64_t db_txn_parse_id(const char *text);
 int db_txn_insert(struct db *db, struct db_txn *t);            /* sets t->id */
 int db_txn_get(struct db *db, int64_t id, struct db_txn *out);
 int db_txn_by_request(struct db *db, int64_t retailer, const char *request_id, struct db_txn *out);
+/* 1 when the transaction exists and is no longer PENDING, 0 when PENDING or absent
+ * (reads the state only). */
+int db_txn_settled(struct db *db, int64_t id);
 /* Moves a PENDING transaction to state; 1 when it was PENDING, 0 when not. t, when not
  * NULL, is the row as read in this transaction: on 1 it is brought to what was written
  * (no SELECT after the UPDATE). */

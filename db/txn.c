@@ -382,3 +382,23 @@ db_txn_each_stuck(struct db *db, int64_t before_ms, void (*cb)(void *, const str
 	}
 	return n;
 }
+
+int
+db_txn_settled(struct db *db, int64_t id)
+{
+	/* the state alone, by the primary key: the API's check after a settlement commits */
+	static const char sql[] = "SELECT state <> 'PENDING' FROM txns WHERE id = ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc, settled = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		settled = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return settled ? 1 : 0;
+	return db_fail(db, rc, "txn state");
+}
