@@ -497,7 +497,8 @@ api_peer(struct evhttp_request *req)
 }
 
 /* The key from X-API-Key, or from the body when body_key is set (never the URL). Fills
- * *k and *r. ENGINE_OK, ENGINE_E_API_KEY, ENGINE_E_BUSY or ENGINE_E_INTERNAL. */
+ * *k, and *r when r is not NULL. ENGINE_OK, ENGINE_E_API_KEY, ENGINE_E_BUSY or
+ * ENGINE_E_INTERNAL. */
 static int
 api_authenticate(struct api *a, struct evhttp_request *req, struct api_params *p, int body_key,
     struct db_apikey *k, struct db_retailer *r)
@@ -534,7 +535,7 @@ api_authenticate(struct api *a, struct evhttp_request *req, struct api_params *p
 		log_info("api: key %s (id %lld) from %s: address not allowed", k->prefix, (long long)k->id, ip);
 		return ENGINE_E_API_KEY;
 	}
-	if ((rc = db_retailer_get(db, k->retailer_id, r)) <= 0)
+	if (r != NULL && (rc = db_retailer_get(db, k->retailer_id, r)) <= 0)
 		return rc < 0 ? ENGINE_E_BUSY : ENGINE_E_API_KEY;
 	return ENGINE_OK;
 }
@@ -606,15 +607,17 @@ api_rate_take(struct api *a, int64_t key_id, int *retry_after)
 	return -1;
 }
 
-/* Auth and rate limit; on failure the call is answered and -1 returned. */
+/* Auth and rate limit; on failure the call is answered and -1 returned. With id_only
+ * only r->id is set: the caller reads the retailer itself (a recharge, inside the batch;
+ * retailers are never deleted and api_keys.retailer_id is a foreign key). */
 static int
 api_admit(struct api *a, struct api_call *call, struct api_params *p, int body_key,
-    struct db_retailer *r)
+    struct db_retailer *r, int id_only)
 {
 	struct db_apikey k;
 	int rc, retry;
 
-	if ((rc = api_authenticate(a, call->req, p, body_key, &k, r)) != ENGINE_OK) {
+	if ((rc = api_authenticate(a, call->req, p, body_key, &k, id_only ? NULL : r)) != ENGINE_OK) {
 		api_call_error(call, rc, NULL);
 		return -1;
 	}
@@ -625,6 +628,8 @@ api_admit(struct api *a, struct api_call *call, struct api_params *p, int body_k
 		api_call_send(call, api_http_status(ENGINE_E_RATE), b, retry);
 		return -1;
 	}
+	if (id_only)
+		r->id = k.retailer_id;
 	return 0;
 }
 
@@ -756,7 +761,7 @@ api_recharge(struct api *a, struct api_call *call, struct api_params *p)
 	int64_t amount;
 	int rc, dth = 0;
 
-	if (api_admit(a, call, p, 1, &r) != 0)
+	if (api_admit(a, call, p, 1, &r, 1) != 0)
 		return;
 	rc = api_param(p, "request_id", request_id, sizeof request_id, 0);
 	if (rc < 0 || (rc == API_PARAM_OK && !api_request_id_ok(request_id))) {
@@ -885,7 +890,7 @@ api_balance(struct api *a, struct api_call *call, struct api_params *p, int body
 	struct db_retailer r;
 	struct evbuffer *b;
 
-	if (api_admit(a, call, p, body_key, &r) != 0)
+	if (api_admit(a, call, p, body_key, &r, 0) != 0)
 		return;
 	b = evbuffer_new();
 	evbuffer_add_printf(b, "{\"status\":\"success\"");
@@ -905,7 +910,7 @@ api_status(struct api *a, struct api_call *call, struct api_params *p, int body_
 	struct evbuffer *b;
 	int rc, rc_req;
 
-	if (api_admit(a, call, p, body_key, &r) != 0)
+	if (api_admit(a, call, p, body_key, &r, 0) != 0)
 		return;
 	rc = api_param(p, "transaction_id", txn_id, sizeof txn_id, 0);
 	rc_req = api_param(p, "request_id", request_id, sizeof request_id, 0);
@@ -965,7 +970,7 @@ api_transactions(struct api *a, struct api_call *call, struct api_params *p)
 	long limit = API_TXN_LIMIT_DEFAULT;
 	int n, count = 0;
 
-	if (api_admit(a, call, p, 0, &r) != 0)
+	if (api_admit(a, call, p, 0, &r, 0) != 0)
 		return;
 	if (api_param(p, "from", from, sizeof from, 0) != API_PARAM_ABSENT &&
 	    (from[0] == '\0' || api_parse_day(from, &from_ms) != 0)) {
