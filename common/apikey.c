@@ -59,13 +59,26 @@ apikey_generate(char *key, size_t cap)
 	return 0;
 }
 
+/* SHA-256, fetched from its provider once: EVP_sha256() makes every EVP_Digest fetch
+ * it again (OpenSSL 3), which cost more than hashing a key (one thread: no lock). Kept
+ * for the life of the process. */
+static const EVP_MD *
+apikey_sha256(void)
+{
+	static EVP_MD *md;
+
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	return md != NULL ? md : EVP_sha256();
+}
+
 void
 apikey_hash(const char *key, char out[65])
 {
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 
-	if (EVP_Digest(key, strlen(key), md, &len, EVP_sha256(), NULL) != 1 || len != 32) {
+	if (EVP_Digest(key, strlen(key), md, &len, apikey_sha256(), NULL) != 1 || len != 32) {
 		out[0] = '\0';
 		return;
 	}
