@@ -176,6 +176,10 @@ static const char *const db_migrations[] = {
 	"DROP INDEX sms_out_queued;"
 	"CREATE INDEX sms_out_queued ON sms_out (lane, id) WHERE state = 'queued';"
 	"CREATE INDEX sms_out_queued_dest ON sms_out (dest_addr, lane) WHERE state = 'queued';",
+	/* 8: a retailer's latest transactions come from txns_retailer_day, newest created
+	 * first (issue 7): one index fewer to update per recharge, each of which dirtied its
+	 * own page per retailer in every group commit (about 4% of the CPU per SMS). */
+	"DROP INDEX txns_retailer;",
 };
 #define DB_NMIGRATIONS ((int)(sizeof db_migrations / sizeof db_migrations[0]))
 

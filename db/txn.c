@@ -238,7 +238,9 @@ db_txn_sum_since(struct db *db, int64_t retailer, int64_t since_ms, int64_t *sum
 int
 db_txn_latest(struct db *db, int64_t retailer, struct db_txn *out, int n)
 {
-	static const char sql[] = "SELECT " DB_TXN_COLS " WHERE retailer_id = ?1 ORDER BY id DESC LIMIT ?2";
+	/* the order txns_retailer_day keeps: a clock stepped back orders by time, not id */
+	static const char sql[] = "SELECT " DB_TXN_COLS " INDEXED BY txns_retailer_day"
+	    " WHERE retailer_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2";
 	sqlite3_stmt *st = db_stmt(db, sql);
 	int rc, i = 0;
 

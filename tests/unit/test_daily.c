@@ -1,6 +1,8 @@
 /* tests/unit/test_daily.c: what the daily limit counts (PENDING and SUCCESS of this
  * retailer since the IST midnight given, that instant included) and that it reads only
- * the day's rows through txns_retailer_day, not the retailer's whole history. */
+ * the day's rows through txns_retailer_day, not the retailer's whole history; and that
+ * a retailer's latest transactions (LAST, GET /api/v1/transactions) come newest first
+ * through the same index, reading only the rows returned. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -105,11 +107,68 @@ test_daily_sum(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* The statement db_txn_latest prepared (db_stmt caches it). */
+static sqlite3_stmt *
+test_latest_stmt(struct db *db)
+{
+	for (sqlite3_stmt *st = sqlite3_next_stmt(db->sql, NULL); st; st = sqlite3_next_stmt(db->sql, st))
+		if (strstr(sqlite3_sql(st), "ORDER BY created_at DESC") != NULL)
+			return st;
+	return NULL;
+}
+
+static void
+test_latest(void **state)
+{
+	char dir[] = "/tmp/rechargd-unit-latest-XXXXXX", path[64], *cause = NULL;
+	struct db *db;
+	struct db_txn t[3];
+	sqlite3_stmt *st;
+
+	log_level = LOGL_ERROR;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/t.db", dir);
+	db = db_open(path, 1, &cause);
+	assert_non_null(db);
+	test_exec(db, "INSERT INTO accounts (id, kind, name) VALUES (101, 'wallet', 'w1'),"
+	    " (102, 'commission', 'c1'), (103, 'wallet', 'w2'), (104, 'commission', 'c2');"
+	    "INSERT INTO retailers (id, msisdn, name, plan, wallet_account, commission_account,"
+	    " daily_limit, created_at) VALUES (1, '919800000001', 'A', 'starter', 101, 102, 0, 0),"
+	    " (2, '919800000002', 'B', 'starter', 103, 104, 0, 0)");
+	test_exec(db, "BEGIN");
+	for (int i = 0; i < 2000; i++)          /* amounts 1 .. 2000, oldest first */
+		test_txn(db, 1 + (i % 2 == 1 && i > 1990), i + 1, "SUCCESS", T_MIDNIGHT + (long long)i * 1000);
+	test_exec(db, "COMMIT");
+	/* two in the same millisecond: the later id first */
+	test_txn(db, 1, 5001, "PENDING", T_MIDNIGHT + 3000000);
+	test_txn(db, 1, 5002, "PENDING", T_MIDNIGHT + 3000000);
+	assert_int_equal(db_txn_latest(db, 1, t, 3), 3);
+	assert_int_equal(t[0].amount, 5002);
+	assert_int_equal(t[1].amount, 5001);
+	assert_int_equal(t[2].amount, 1999);     /* 1992, 1994 .. 2000 are retailer 2's */
+	assert_int_equal(db_txn_latest(db, 2, t, 3), 3);
+	assert_int_equal(t[0].amount, 2000);
+	assert_int_equal(t[2].amount, 1996);
+	assert_int_equal(db_txn_latest(db, 3, t, 3), 0);
+	/* the cost: the rows returned, not the 2,000 before */
+	st = test_latest_stmt(db);
+	assert_non_null(st);
+	sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
+	assert_int_equal(db_txn_latest(db, 1, t, 3), 3);
+	assert_in_range(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 0), 1, 300);
+	assert_int_equal(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0), 0);
+	assert_int_equal(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_SORT, 0), 0);
+	db_close(db);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_daily_sum),
+		cmocka_unit_test(test_latest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
