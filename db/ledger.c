@@ -10,6 +10,9 @@ db_posting_add(struct db *db, const char *kind, int64_t txn, const char *actor,
 	    "INSERT INTO postings (kind, txn_id, actor, note, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
 	static const char sql_line[] =
 	    "INSERT INTO ledger_lines (posting_id, account_id, amount) VALUES (?1, ?2, ?3)";
+	/* a recharge's postings all have two lines: one statement for both */
+	static const char sql_pair[] =
+	    "INSERT INTO ledger_lines (posting_id, account_id, amount) VALUES (?1, ?2, ?3), (?1, ?4, ?5)";
 	/* the conditional update: never read-modify-write in C */
 	static const char sql_apply[] =
 	    "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1"
@@ -50,6 +53,16 @@ db_posting_add(struct db *db, const char *kind, int64_t txn, const char *actor,
 	if (db_exec_stmt(db, st, "posting insert") != 0)
 		return -1;
 	posting = sqlite3_last_insert_rowid(db->sql);
+	if (n == 2) {
+		if ((st = db_stmt(db, sql_pair)) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, posting);
+		sqlite3_bind_int64(st, 2, lines[0].account);
+		sqlite3_bind_int64(st, 3, lines[0].amount);
+		sqlite3_bind_int64(st, 4, lines[1].account);
+		sqlite3_bind_int64(st, 5, lines[1].amount);
+		return db_exec_stmt(db, st, "ledger lines") != 0 ? -1 : 1;
+	}
 	for (int i = 0; i < n; i++) {
 		if ((st = db_stmt(db, sql_line)) == NULL)
 			return -1;
