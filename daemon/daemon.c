@@ -298,6 +298,7 @@ daemon_main(int argc, char **argv)
 		log_error("%s: cache_mb: %s", d.cfg->db_path, db_error(d.db));
 		goto out;
 	}
+	db_refcache_enable(d.db);
 	/* the loop never copies the WAL into the database file itself, but at its limit */
 	if ((d.ckpt = db_checkpointer_start(d.db, d.cfg->db_path, 0, &cause)) == NULL) {
 		log_warn("WAL checkpoints stay on the loop: %s", cause ? cause : "no checkpoint thread");

@@ -172,6 +172,7 @@ db_close(struct db *db)
 		return;
 	for (int i = 0; i < db->ncache; i++)
 		sqlite3_finalize(db->cache[i].st);
+	db_refcache_free(db);
 	sqlite3_close(db->sql);
 	free(db);
 }
@@ -199,6 +200,11 @@ db_begin(struct db *db)
 	db->in_tx = 1;
 	db->aborted = 0;
 	db->tx_fault = 0;
+	/* no other connection commits until this transaction ends */
+	if (db_ref_check(db) != 0) {
+		db_rollback(db);
+		return -1;
+	}
 	return 0;
 }
 
@@ -240,6 +246,7 @@ db_rollback(struct db *db)
 	db->in_tx = 0;
 	db->aborted = 0;
 	db->savepoints = 0;
+	db_ref_flush(db);
 }
 
 int
@@ -283,6 +290,7 @@ db_rollback_to(struct db *db)
 		db_exec(db, "ROLLBACK TO m");
 		db_exec(db, "RELEASE m");
 	}
+	db_ref_flush(db);
 	db->last_rc = rc;
 	memcpy(db->error, keep, sizeof keep);
 }

@@ -23,6 +23,9 @@ struct db *db_open(const char *path, int create, char **cause);
 void db_close(struct db *db);                 /* NULL ok */
 /* the page cache of this connection in MB (SQLite's default is 2): 0 or -1 */
 int db_cache_set(struct db *db, int mb);
+/* Answers reference lookups (operators, series, plans, commissions, routes, circles) from
+ * memory until a table may have changed (db/refcache.c); the daemon's connection only. */
+void db_refcache_enable(struct db *db);
 const char *db_error(struct db *db);          /* last error text, static until next call */
 int db_schema_version(struct db *db);
 /* 1 when SQLite rolled the open transaction back by itself (disk full, I/O error, out

@@ -137,6 +137,7 @@ db_operator_add(struct db *db, const struct db_operator *op)
 	sqlite3_bind_text(st, 5, op->denominations, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, op->subscriber_pattern, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 7, op->enabled ? 1 : 0);
+	db_ref_flush(db);
 	return db_exec_stmt(db, st, "operator insert") == 0 ? 1 : -1;
 }
 
@@ -153,6 +154,7 @@ db_operator_alias_add(struct db *db, const char *alias, const char *code)
 		return -1;
 	sqlite3_bind_text(st, 1, alias, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+	db_ref_flush(db);
 	return db_exec_stmt(db, st, "alias insert") == 0 ? 1 : -1;
 }
 
@@ -172,6 +174,7 @@ db_operator_update(struct db *db, const struct db_operator *op)
 	sqlite3_bind_text(st, 4, op->denominations, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, op->subscriber_pattern, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 6, op->enabled ? 1 : 0);
+	db_ref_flush(db);
 	return db_ops_change(db, st, "operator update");
 }
 

@@ -3,8 +3,8 @@
 
 #include "db/internal.h"
 
-int
-db_operator_find(struct db *db, const char *code_or_alias, struct db_operator *out)
+static int
+db_operator_query(struct db *db, const char *code_or_alias, struct db_operator *out)
 {
 	static const char sql[] =
 	    "SELECT code, service, min_amount, max_amount, denominations, subscriber_pattern, enabled"
@@ -30,6 +30,23 @@ db_operator_find(struct db *db, const char *code_or_alias, struct db_operator *o
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "operator find");
+}
+
+int
+db_operator_find(struct db *db, const char *code_or_alias, struct db_operator *out)
+{
+	union db_ref_value v;
+	int rc = db_ref_get(db, DB_REF_OPERATOR, code_or_alias, NULL, &v);
+
+	if (rc >= 0) {
+		if (rc == 1)
+			*out = v.op;
+		return rc;
+	}
+	if ((rc = db_operator_query(db, code_or_alias, &v.op)) == 1)
+		*out = v.op;
+	db_ref_put(db, DB_REF_OPERATOR, code_or_alias, NULL, rc, &v);
+	return rc;
 }
 
 /* Runs a one-row existence query bound to up to two texts. */
@@ -63,25 +80,40 @@ db_plan_has_service(struct db *db, const char *plan, const char *service)
 {
 	static const char sql[] =
 	    "SELECT 1 FROM plans WHERE name = ?1 AND instr(',' || services || ',', ',' || ?2 || ',') > 0";
-	return db_exists(db, sql, plan, service);
+	int rc = db_ref_get(db, DB_REF_PLAN_SERVICE, plan, service, NULL);
+
+	if (rc < 0) {
+		rc = db_exists(db, sql, plan, service);
+		db_ref_put(db, DB_REF_PLAN_SERVICE, plan, service, rc, NULL);
+	}
+	return rc;
 }
 
 int
 db_circle_exists(struct db *db, const char *circle)
 {
 	static const char sql[] = "SELECT 1 FROM circles WHERE code = upper(?1)";
-	return db_exists(db, sql, circle, NULL);
+	int rc = db_ref_get(db, DB_REF_CIRCLE, circle, NULL, NULL);
+
+	if (rc < 0) {
+		rc = db_exists(db, sql, circle, NULL);
+		db_ref_put(db, DB_REF_CIRCLE, circle, NULL, rc, NULL);
+	}
+	return rc;
 }
 
 int32_t
 db_commission_rate(struct db *db, const char *plan, const char *operator_code)
 {
 	static const char sql[] = "SELECT rate_bp FROM commissions WHERE plan = ?1 AND operator = ?2";
-	sqlite3_stmt *st = db_stmt(db, sql);
+	sqlite3_stmt *st;
+	union db_ref_value v;
 	int rc;
 	int32_t rate = 0;
 
-	if (st == NULL)
+	if (db_ref_get(db, DB_REF_COMMISSION, plan, operator_code, &v) == 1)
+		return v.rate;
+	if ((st = db_stmt(db, sql)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, plan, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, operator_code, -1, SQLITE_STATIC);
@@ -91,6 +123,8 @@ db_commission_rate(struct db *db, const char *plan, const char *operator_code)
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(db, rc, "commission rate");
+	v.rate = rate;
+	db_ref_put(db, DB_REF_COMMISSION, plan, operator_code, 1, &v);
 	return rate;
 }
 
@@ -107,6 +141,7 @@ db_commission_set(struct db *db, const char *plan, const char *operator_code, in
 	sqlite3_bind_text(st, 1, plan, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, operator_code, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, rate_bp);
+	db_ref_flush(db);
 	return db_exec_stmt(db, st, "commission set");
 }
 
@@ -114,10 +149,12 @@ int
 db_series_find(struct db *db, const char *mobile, char operator_code[16], char circle[3])
 {
 	static const char sql[] = "SELECT operator, circle FROM number_series WHERE prefix = substr(?1, 1, 4)";
-	sqlite3_stmt *st = db_stmt(db, sql);
-	int rc;
+	sqlite3_stmt *st;
+	int rc = db_ref_series_get(db, mobile, operator_code, circle);
 
-	if (st == NULL)
+	if (rc >= 0)
+		return rc;
+	if ((st = db_stmt(db, sql)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, mobile, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -125,10 +162,14 @@ db_series_find(struct db *db, const char *mobile, char operator_code[16], char c
 		db_col_text(st, 0, operator_code, 16);
 		db_col_text(st, 1, circle, 3);
 		sqlite3_reset(st);
+		db_ref_series_put(db, mobile, 1, operator_code, circle);
 		return 1;
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "series find");
+	if (rc != SQLITE_DONE)
+		return db_fail(db, rc, "series find");
+	db_ref_series_put(db, mobile, 0, NULL, NULL);
+	return 0;
 }
 
 /* replace: an import overrides; without it (init) an admin's earlier import stays. */
@@ -149,6 +190,7 @@ db_series_put(struct db *db, const char *prefix, const char *operator_code, cons
 	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, operator_code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, circle, -1, SQLITE_STATIC);
+	db_ref_flush(db);
 	if (db_exec_stmt(db, st, "series put") != 0)
 		return -1;
 	return sqlite3_changes(db->sql) == 1 ? 1 : 0;
@@ -158,20 +200,33 @@ int
 db_route_get(struct db *db, const char *operator_code, char *out, size_t cap)
 {
 	static const char sql[] = "SELECT providers FROM routes WHERE operator = ?1";
-	sqlite3_stmt *st = db_stmt(db, sql);
-	int rc;
+	sqlite3_stmt *st;
+	union db_ref_value v;
+	int rc, keep = cap <= sizeof v.route;   /* a kept answer is what this cap would get */
 
-	if (st == NULL)
+	if (keep && (rc = db_ref_get(db, DB_REF_ROUTE, operator_code, NULL, &v)) >= 0) {
+		if (rc == 1)
+			strlcpy_safe(out, v.route, cap);
+		return rc;
+	}
+	if ((st = db_stmt(db, sql)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, operator_code, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		db_col_text(st, 0, out, cap);
+		db_col_text(st, 0, v.route, sizeof v.route);
+		strlcpy_safe(out, v.route, cap);
 		sqlite3_reset(st);
+		if (keep)
+			db_ref_put(db, DB_REF_ROUTE, operator_code, NULL, 1, &v);
 		return 1;
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "route get");
+	if (rc != SQLITE_DONE)
+		return db_fail(db, rc, "route get");
+	if (keep)
+		db_ref_put(db, DB_REF_ROUTE, operator_code, NULL, 0, NULL);
+	return 0;
 }
 
 int
@@ -186,5 +241,6 @@ db_route_set(struct db *db, const char *operator_code, const char *providers)
 		return -1;
 	sqlite3_bind_text(st, 1, operator_code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, providers, -1, SQLITE_STATIC);
+	db_ref_flush(db);
 	return db_exec_stmt(db, st, "route set");
 }
