@@ -7,18 +7,23 @@
  * may have changed:
  *   - another connection (rechargectl) committed: PRAGMA data_version differs. Checked
  *     when the batch's transaction begins (no other writer can commit until it ends) and,
- *     outside a transaction, before each answer;
+ *     outside a transaction, before an answer when the last check is DB_REF_OUTSIDE_MS
+ *     old (each check opens a read transaction: as dear as the lookup it saves). A
+ *     change by rechargectl reaches a lookup outside a transaction (the provider route
+ *     of a dispatch) within that time, and every lookup in a batch at once;
  *   - this connection wrote a reference table: its writers in db/ call db_ref_flush;
  *   - a savepoint or transaction rolled back: what was read inside it may be gone.
  * A flush bumps a generation; entries of older generations are free. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db/internal.h"
 
 #define DB_REF_SLOTS 256               /* operators, plans x services, commissions, routes */
 #define DB_REF_KEY 48
 #define DB_REF_SERIES 10000            /* four-digit prefixes, indexed directly */
+#define DB_REF_OUTSIDE_MS 100
 
 struct db_ref_entry {
 	uint32_t gen;                   /* valid when the cache's generation */
@@ -39,6 +44,7 @@ struct db_refcache {
 	uint32_t gen;                   /* starts at 1: zeroed entries are free */
 	int used;                       /* entries of this generation in slots */
 	int64_t data_version;
+	int64_t checked_ms;             /* monotonic, of the last data_version check */
 	struct db_ref_entry slots[DB_REF_SLOTS];
 	struct db_ref_series series[DB_REF_SERIES];
 };
@@ -69,6 +75,15 @@ db_ref_flush(struct db *db)
 	db->ref->used = 0;
 }
 
+static int64_t
+db_ref_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Flushes if another connection committed since the last check; -1 on error. */
 int
 db_ref_check(struct db *db)
@@ -87,6 +102,7 @@ db_ref_check(struct db *db)
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		return db_fail(db, rc, "data_version");
+	db->ref->checked_ms = db_ref_now_ms();
 	if (v != db->ref->data_version) {
 		db_ref_flush(db);
 		db->ref->data_version = v;
@@ -100,7 +116,8 @@ db_ref_usable(struct db *db)
 {
 	if (db->ref == NULL)
 		return 0;
-	if (!db->in_tx && db_ref_check(db) != 0)
+	if (!db->in_tx && db_ref_now_ms() - db->ref->checked_ms >= DB_REF_OUTSIDE_MS &&
+	    db_ref_check(db) != 0)
 		return 0;
 	return 1;
 }
