@@ -12,7 +12,7 @@
  * Under continuous writes the thread never finishes between a commit and the next BEGIN,
  * so the WAL is never wholly backfilled when a write starts and never restarts from its
  * beginning: it would grow for ever. In the last threshold before the limit the loop wakes
- * the thread every tenth of a threshold when it is idle, and at the limit (4 x) it
+ * the thread every quarter of a threshold when it is idle, and at the limit (4 x) it
  * stops waking it and, once it is idle, runs one PASSIVE checkpoint itself, right after
  * a commit: it copies only what was committed since the thread's last pass began, and
  * with everything backfilled the next write transaction restarts the WAL. */
@@ -27,7 +27,7 @@
 
 #define DB_CKPT_FRAMES 1000          /* SQLite's default wal_autocheckpoint */
 #define DB_CKPT_LIMIT_FACTOR 4
-#define DB_CKPT_CHASE 10             /* in the last threshold before the limit: every 1/10 */
+#define DB_CKPT_CHASE 4              /* in the last threshold before the limit: every 1/4 */
 #define DB_CKPT_LOG_MS 60000         /* the thread's errors: one line a minute at most */
 
 struct db_checkpointer {
