@@ -20,7 +20,7 @@
 #include "db/internal.h"      /* the raw handle, for the test's own table */
 
 #define THRESHOLD 100          /* frames; the limit is 4 x */
-#define TXNS 400
+#define TXNS 1000               /* ~10,000 frames: 25 times the limit */
 #define ROWS_PER_TXN 8         /* ~3 KB each: about 8-10 pages a commit */
 
 static char dir[64], path[96], walpath[104];
@@ -105,9 +105,11 @@ test_wal_bounded(void **state)
 	}
 	sqlite3_finalize(ins);
 	db_checkpointer_stats(c, &st);
-	/* the limit, plus what was committed while the loop waited for the thread's pass to
-	 * end (a few commits of ~10 frames), plus the WAL header */
-	bound = (off_t)(4 * THRESHOLD + 200) * (4096 + 24) + 32;
+	/* The limit, plus what the writer committed while the thread's last pass ended:
+	 * ~450 frames here, 1,600 under ASan on a busy machine (the overshoot is time, not
+	 * frames). Without the loop's checkpoint at the limit the WAL never restarts and
+	 * holds every frame written (~10,000). */
+	bound = (off_t)3000 * (4096 + 24) + 32;
 	print_message("# %d commits: -wal at most %lld bytes (bound %lld), %d frames; "
 	    "checkpoints: %llu by the thread (%llu busy), %llu inline (longest %lld us)\n",
 	    TXNS, (long long)wal_max, (long long)bound, st.wal_frames_max,
@@ -115,7 +117,8 @@ test_wal_bounded(void **state)
 	    (unsigned long long)st.inline_done, (long long)st.inline_max_us);
 	assert_true(st.thread > 0);                 /* the thread did the copying */
 	assert_int_equal(st.thread_errors, 0);
-	assert_true(st.wal_frames_max <= 4 * THRESHOLD + 200);
+	assert_true(st.wal_frames_max <= 3000);
+	assert_true(st.inline_done >= 1);
 	assert_true(wal_max > 0 && wal_max <= bound);
 	db_checkpointer_stop(c);
 	/* checkpointed rows are in the database file itself: all but the last limit's worth */
