@@ -97,21 +97,31 @@ enum api_param_result {
  * Bodies are written by hand: money goes in as our own two-decimal text, and every
  * string is escaped here. */
 
-/* A JSON string literal of s (ASCII kept; control and non-ASCII bytes escaped or '?'). */
+/* A JSON string literal of s (ASCII kept; control and non-ASCII bytes escaped or '?').
+ * Runs of plain characters go in with one evbuffer_add each. */
 static void
 api_json_str(struct evbuffer *b, const char *s)
 {
+	char esc[8];
+
 	evbuffer_add(b, "\"", 1);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
+	while (*s != '\0') {
+		size_t n = 0;
+		unsigned char ch;
+		while ((ch = (unsigned char)s[n]) >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\')
+			n++;
+		if (n > 0) {
+			evbuffer_add(b, s, n);
+			s += n;
+			continue;
+		}
 		if (ch == '"' || ch == '\\')
-			evbuffer_add_printf(b, "\\%c", ch);
+			evbuffer_add(b, esc, (size_t)snprintf(esc, sizeof esc, "\\%c", ch));
 		else if (ch < 0x20)
-			evbuffer_add_printf(b, "\\u%04x", ch);
-		else if (ch >= 0x80)
-			evbuffer_add(b, "?", 1);
+			evbuffer_add(b, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04x", ch));
 		else
-			evbuffer_add(b, s, 1);
+			evbuffer_add(b, "?", 1);
+		s++;
 	}
 	evbuffer_add(b, "\"", 1);
 }
@@ -184,42 +194,42 @@ api_error_body(int code, const char *param)
 	return b;
 }
 
-/* A recharge's answer by the state it is in now (SPEC section 9); *status its HTTP status. */
+/* A recharge's answer by the state it is in now (SPEC section 9); *status its HTTP status.
+ * Written with one snprintf (the id is TXN and digits, the messages are ours: nothing to
+ * escape), then added to the buffer at once. */
 static struct evbuffer *
 api_render_recharge(const struct db_txn *t, int64_t balance, int *status)
 {
-	struct evbuffer *b;
-	char id[24];
+	struct evbuffer *b = evbuffer_new();
+	char id[24], amount[MONEY_BUFSZ], commission[MONEY_BUFSZ], bal[MONEY_BUFSZ], text[512];
+	int n;
 
 	db_txn_format_id(t->id, id);
+	money_format(t->amount, amount);
+	money_format(balance, bal);
 	*status = 200;
 	if (strcmp(t->state, DB_STATE_FAILED) == 0 && t->error_code == ENGINE_E_DOWN) {
-		b = api_error_body(ENGINE_E_DOWN, NULL);
-		api_json_field(b, "transaction_id", id, 0);
+		n = snprintf(text, sizeof text, "{\"status\":\"error\",\"error_code\":\"%d\",\"message\":\"%s\","
+		    "\"transaction_id\":\"%s\"}", ENGINE_E_DOWN, engine_code_message(ENGINE_E_DOWN), id);
 		*status = api_http_status(ENGINE_E_DOWN);
 	} else if (strcmp(t->state, DB_STATE_FAILED) == 0) {
-		b = evbuffer_new();
-		evbuffer_add_printf(b, "{\"status\":\"failed\"");
-		api_json_field(b, "transaction_id", id, 0);
-		evbuffer_add_printf(b, ",\"error_code\":\"%d\",\"message\":\"%s\"", ENGINE_E_FAILED,
-		    engine_code_message(ENGINE_E_FAILED));
-		api_json_money(b, "amount", t->amount);
-		api_json_money(b, "balance", balance);
+		n = snprintf(text, sizeof text, "{\"status\":\"failed\",\"transaction_id\":\"%s\","
+		    "\"error_code\":\"%d\",\"message\":\"%s\",\"amount\":%s,\"balance\":%s}", id,
+		    ENGINE_E_FAILED, engine_code_message(ENGINE_E_FAILED), amount, bal);
 	} else {
 		const char *st = "pending", *msg = "Recharge pending";
-		if (strcmp(t->state, DB_STATE_SUCCESS) == 0)
+		int success = strcmp(t->state, DB_STATE_SUCCESS) == 0;
+		if (success)
 			st = "success", msg = "Recharge successful";
 		else if (strcmp(t->state, DB_STATE_REVERSED) == 0)
 			st = "reversed", msg = "Recharge reversed";
-		b = evbuffer_new();
-		evbuffer_add_printf(b, "{\"status\":\"%s\"", st);
-		api_json_field(b, "transaction_id", id, 0);
-		evbuffer_add_printf(b, ",\"message\":\"%s\"", msg);
-		api_json_money(b, "amount", t->amount);
-		api_json_money(b, "commission", strcmp(t->state, DB_STATE_SUCCESS) == 0 ? t->commission : 0);
-		api_json_money(b, "balance", balance);
+		money_format(success ? t->commission : 0, commission);
+		n = snprintf(text, sizeof text, "{\"status\":\"%s\",\"transaction_id\":\"%s\","
+		    "\"message\":\"%s\",\"amount\":%s,\"commission\":%s,\"balance\":%s}", st, id, msg,
+		    amount, commission, bal);
 	}
-	evbuffer_add(b, "}", 1);
+	if (n > 0)
+		evbuffer_add(b, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
 	return b;
 }
 
@@ -887,16 +897,15 @@ api_recharge(struct api *a, struct api_call *call, struct api_params *p)
 static void
 api_balance(struct api *a, struct api_call *call, struct api_params *p, int body_key)
 {
+	char bal[MONEY_BUFSZ], commission[MONEY_BUFSZ];
 	struct db_retailer r;
 	struct evbuffer *b;
 
 	if (api_admit(a, call, p, body_key, &r, 0) != 0)
 		return;
 	b = evbuffer_new();
-	evbuffer_add_printf(b, "{\"status\":\"success\"");
-	api_json_money(b, "balance", r.balance);
-	api_json_money(b, "commission_unsettled", r.commission);
-	evbuffer_add(b, "}", 1);
+	evbuffer_add_printf(b, "{\"status\":\"success\",\"balance\":%s,\"commission_unsettled\":%s}",
+	    money_format(r.balance, bal), money_format(r.commission, commission));
 	api_call_send(call, 200, b, 0);
 }
 
