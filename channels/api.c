@@ -716,7 +716,13 @@ api_settle_done_cb(void *arg, int committed)
 	}
 	/* a savepoint rolled back after the event leaves the transaction PENDING: the
 	 * engine settles it again later, and tells us again (the state alone tells: the
-	 * answer is rendered from the snapshot) */
+	 * answer is rendered from the snapshot). The read goes inside the next batch,
+	 * joined here: outside a transaction every read opens and closes its own (WAL
+	 * locks), and a batch ends with up to 128 of these (the engine's cap). The state
+	 * only moves forward, so what that batch did already cannot make a PENDING one look
+	 * settled; refused (storage degraded), the read goes outside as before. */
+	if (committed)
+		(void)batch_join(call->api->batch);
 	if (committed && db_txn_settled(batch_db(call->api->batch), call->txn) == 1) {
 		struct evbuffer *b = api_render_recharge(&call->snap, call->snap_balance, &status);
 		/* what it tells is on disk: no need to wait for a later batch */
