@@ -140,6 +140,9 @@ check "mobile as a JSON number, amount as a string, key in X-API-Key" test "$COD
 rc '{"mobile":"9876543212","operator":"AIRTEL","amount":20.5}' -H "X-API-Key: $KA"
 check "amount as a JSON real" test "$CODE" = 200 -a "$(jqb .amount)" = 20.5
 check "raw 20.50" grep -q '"amount":20.50,' <<<"$BODY"
+# escapes in names and values (jansson reads those bodies; plain ones are read in place)
+rc '{"mobil\u0065":"9876543214","operator":"AIR\u0054EL","amount":10}' -H "X-API-Key: $KA"
+check "escaped JSON names and values are decoded" test "$CODE" = 200 -a "$(jqb .status)" = success
 api -X POST "$U/api/v1/recharge" -H 'Content-Type: application/x-www-form-urlencoded' \
 	-d "{\"api_key\":\"$KA\",\"mobile\":\"9876543213\",\"operator\":\"AIRTEL\",\"amount\":10}"
 check "JSON sent as a form (curl -d) is read as JSON" test "$CODE" = 200 -a "$(jqb .status)" = success
@@ -184,6 +187,8 @@ e "operator of the wrong type" 400 1009 operator -- "{\"api_key\":\"$KA\",\"mobi
 e "malformed JSON" 400 1009 body -- "{\"api_key\":\"$KA\",\"mobile\":"
 e "a JSON array" 400 1009 body -- "[\"$KA\"]"
 e "duplicate JSON keys" 400 1009 body -- "{\"api_key\":\"$KA\",$good,\"amount\":20}"
+e "duplicate JSON keys, one escaped" 400 1009 body -- "{\"api_key\":\"$KA\",$good,\"amoun\\u0074\":20}"
+e "a JSON number with a leading zero" 400 1009 body -- "{\"api_key\":\"$KA\",\"mobile\":\"9876543210\",\"operator\":\"AIRTEL\",\"amount\":010}"
 e "a NUL in a string" 400 1009 body -- "{\"api_key\":\"$KA\",\"mobile\":\"98765\\u00003210\",\"operator\":\"AIRTEL\",\"amount\":10}"
 e "disabled retailer" 403 1012 -- "{\"api_key\":\"$KX\",$good}"
 ctl retailer set-limit $B 20 >/dev/null
