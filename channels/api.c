@@ -898,8 +898,8 @@ api_recharge(struct api *a, struct api_call *call, struct api_params *p)
 	char mobile[API_VALUE_MAX], op[API_VALUE_MAX], amount_text[API_VALUE_MAX];
 	char circle[API_VALUE_MAX], request_id[API_REQUEST_ID_MAX + 2];
 	char target[MOBILE_BUFSZ > 24 ? MOBILE_BUFSZ : 24];
-	char service[16];
 	struct db_retailer r;
+	struct db_operator dop;
 	struct db_txn t;
 	struct engine_outcome out;
 	int64_t amount;
@@ -985,11 +985,11 @@ api_recharge(struct api *a, struct api_call *call, struct api_params *p)
 		return;
 	}
 	/* a DTH operator's "mobile" is the subscriber ID, checked against its pattern */
-	if ((rc = db_operator_service(db, op, service, sizeof service)) < 0) {
+	if ((rc = db_operator_find(db, op, &dop)) < 0) {
 		api_call_error(call, ENGINE_E_BUSY, NULL);
 		return;
 	}
-	if (rc == 1 && strcmp(service, "DTH") == 0) {
+	if (rc == 1 && strcmp(dop.service, "DTH") == 0) {
 		dth = 1;
 		if (strlen(mobile) >= sizeof target || strspn(mobile, "0123456789") != strlen(mobile)) {
 			api_call_error(call, ENGINE_E_MOBILE, NULL);

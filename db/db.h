@@ -248,9 +248,6 @@ int db_txn_by_request(struct db *db, int64_t retailer, const char *request_id, s
 /* 1 when the transaction exists and is no longer PENDING, 0 when PENDING or absent
  * (reads the state only). */
 int db_txn_settled(struct db *db, int64_t id);
-/* The service (MOBILE, DTH, ...) of an operator code or alias, case-insensitively, into
- * service (cap bytes): 1, 0 when there is no such operator, -1 on error. */
-int db_operator_service(struct db *db, const char *code_or_alias, char *service, size_t cap);
 /* Moves a PENDING transaction to state; 1 when it was PENDING, 0 when not. t, when not
  * NULL, is the row as read in this transaction: on 1 it is brought to what was written
  * (no SELECT after the UPDATE). */

@@ -404,29 +404,3 @@ db_txn_settled(struct db *db, int64_t id)
 		return settled ? 1 : 0;
 	return db_fail(db, rc, "txn state");
 }
-
-int
-db_operator_service(struct db *db, const char *code_or_alias, char *service, size_t cap)
-{
-	/* how the API reads a recharge's target (a DTH subscriber ID or a mobile number),
-	 * before the txn is made. Codes and aliases share one namespace, so there is at most
-	 * one row. Two index lookups: db_operator_find's OR builds an IN list in an
-	 * ephemeral table on every call. */
-	static const char sql[] =
-	    "SELECT service FROM operators WHERE code = upper(?1) UNION ALL"
-	    " SELECT o.service FROM operator_aliases a JOIN operators o ON o.code = a.code"
-	    " WHERE a.alias = upper(?1) LIMIT 1";
-	sqlite3_stmt *st = db_stmt(db, sql);
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, code_or_alias, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		db_col_text(st, 0, service, cap);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "operator service");
-}
