@@ -179,7 +179,7 @@ ctl_wallet_show(struct ctl *c, int argc, char **argv)
 		printf("latest entries:\n  %-25s %-10s %12s %13s %-13s %s\n", "AT (IST)", "KIND", "AMOUNT",
 		    "BALANCE", "TXN", "NOTE");
 	}
-	if (db_account_history(c->db, r.wallet_account, limit, ctl_wallet_entry_cb, &h) != 0)
+	if (db_account_history(c->db, r.wallet_account, r.id, limit, ctl_wallet_entry_cb, &h) != 0)
 		return ctl_db_error(c);
 	if (h.as_json) {
 		ctl_json_close(&h.json, ']');

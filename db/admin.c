@@ -132,22 +132,33 @@ db_entry_iterate(struct db *db, sqlite3_stmt *st, void (*cb)(void *, const struc
 
 /* Running balances explain a wallet without arithmetic by the reader. */
 int
-db_account_history(struct db *db, int64_t account, int limit,
+db_account_history(struct db *db, int64_t account, int64_t owner, int limit,
     void (*cb)(void *, const struct db_entry *), void *arg)
 {
-	/* the running balance is summed over all of the account's lines, then cut */
+	/* The running balance is summed over all of the account's lines, then cut. The
+	 * lines come two ways (migration 9): without a transaction by ledger_lines_account;
+	 * with one through the owner's transactions, their postings and the postings'
+	 * lines (txns_retailer_day, postings_txn, ledger_lines_posting). */
 	static const char sql[] =
+	    "WITH l(lid, posting_id, account_id, amount) AS ("
+	    "  SELECT rowid, posting_id, account_id, amount FROM ledger_lines"
+	    "   WHERE account_id = ?1 AND txn_id IS NULL"
+	    "  UNION ALL"
+	    "  SELECT x.rowid, x.posting_id, x.account_id, x.amount FROM txns t"
+	    "   JOIN postings q ON q.txn_id = t.id JOIN ledger_lines x ON x.posting_id = q.id"
+	    "   WHERE (?3 = 0 OR t.retailer_id = ?3) AND x.account_id = ?1 AND x.txn_id IS NOT NULL)"
 	    "SELECT * FROM (SELECT p.id, p.kind, coalesce(p.txn_id, 0), p.actor, p.note, p.created_at,"
 	    " l.account_id, a.name, l.amount,"
-	    " sum(l.amount) OVER (ORDER BY l.posting_id, l.rowid ROWS UNBOUNDED PRECEDING) AS running"
-	    " FROM ledger_lines l JOIN postings p ON p.id = l.posting_id JOIN accounts a ON a.id = l.account_id"
-	    " WHERE l.account_id = ?1) ORDER BY 1 DESC LIMIT ?2";
+	    " sum(l.amount) OVER (ORDER BY l.posting_id, l.lid ROWS UNBOUNDED PRECEDING) AS running"
+	    " FROM l JOIN postings p ON p.id = l.posting_id JOIN accounts a ON a.id = l.account_id)"
+	    " ORDER BY 1 DESC LIMIT ?2";
 	sqlite3_stmt *st = db_stmt(db, sql);
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, account);
 	sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
+	sqlite3_bind_int64(st, 3, owner);
 	return db_entry_iterate(db, st, cb, arg, "account history");
 }
 

@@ -50,6 +50,16 @@ static const struct db_invariant db_invariants[] = {
 	  "SELECT 'TXN' || id || ' ' || state || ' error ' || error_code || ' provider ' || provider FROM txns"
 	  " WHERE (state = 'SUCCESS' AND (error_code <> 0 OR provider = ''))"
 	  " OR (state = 'FAILED' AND error_code = 0) OR (state = 'PENDING' AND final_at IS NOT NULL)" },
+	/* an account's history finds a line with a transaction through that transaction's
+	 * retailer (db_account_history, migration 9): the line must say its posting's
+	 * transaction, and a retailer account it moves must be that retailer's */
+	{ "ledger line's transaction is not its posting's, or not its account owner's",
+	  "SELECT 'posting ' || l.posting_id || ' line of TXN' || l.txn_id || ' on ' || a.name"
+	  " FROM ledger_lines l JOIN postings p ON p.id = l.posting_id"
+	  " JOIN accounts a ON a.id = l.account_id LEFT JOIN txns t ON t.id = l.txn_id"
+	  " LEFT JOIN retailers r ON r.id = t.retailer_id WHERE l.txn_id IS NOT NULL"
+	  " AND (l.txn_id IS NOT p.txn_id OR (a.kind <> 'system' AND (r.id IS NULL"
+	  " OR l.account_id NOT IN (r.wallet_account, r.commission_account))))" },
 	{ "ledger line on a missing account",
 	  "SELECT 'posting ' || l.posting_id FROM ledger_lines l LEFT JOIN accounts a ON a.id = l.account_id"
 	  " WHERE a.id IS NULL" },

@@ -398,8 +398,10 @@ struct db_entry {
 	int64_t amount;
 	int64_t balance;               /* account balance after this line (history only) */
 };
-/* The account's lines, newest first, at most limit (0: all), with running balances. */
-int db_account_history(struct db *db, int64_t account, int limit,
+/* The account's lines, newest first, at most limit (0: all), with running balances.
+ * owner: the retailer whose transactions post to the account (its wallet or commission
+ * account), 0 for a system account (then every transaction is looked at). */
+int db_account_history(struct db *db, int64_t account, int64_t owner, int limit,
     void (*cb)(void *, const struct db_entry *), void *arg);
 /* Every line of every posting of a transaction, oldest first. */
 int db_txn_entries(struct db *db, int64_t txn, void (*cb)(void *, const struct db_entry *), void *arg);

@@ -8,11 +8,14 @@ db_posting_add(struct db *db, const char *kind, int64_t txn, const char *actor,
 {
 	static const char sql_posting[] =
 	    "INSERT INTO postings (kind, txn_id, actor, note, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+	/* txn_id: the posting's transaction, so its lines are found through it, not by
+	 * account (ledger_lines_account indexes only the lines without one) */
 	static const char sql_line[] =
-	    "INSERT INTO ledger_lines (posting_id, account_id, amount) VALUES (?1, ?2, ?3)";
+	    "INSERT INTO ledger_lines (posting_id, account_id, amount, txn_id) VALUES (?1, ?2, ?3, ?6)";
 	/* a recharge's postings all have two lines: one statement for both */
 	static const char sql_pair[] =
-	    "INSERT INTO ledger_lines (posting_id, account_id, amount) VALUES (?1, ?2, ?3), (?1, ?4, ?5)";
+	    "INSERT INTO ledger_lines (posting_id, account_id, amount, txn_id)"
+	    " VALUES (?1, ?2, ?3, ?6), (?1, ?4, ?5, ?6)";
 	/* the conditional update: never read-modify-write in C */
 	static const char sql_apply[] =
 	    "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1"
@@ -61,6 +64,8 @@ db_posting_add(struct db *db, const char *kind, int64_t txn, const char *actor,
 		sqlite3_bind_int64(st, 3, lines[0].amount);
 		sqlite3_bind_int64(st, 4, lines[1].account);
 		sqlite3_bind_int64(st, 5, lines[1].amount);
+		if (txn > 0)
+			sqlite3_bind_int64(st, 6, txn);
 		return db_exec_stmt(db, st, "ledger lines") != 0 ? -1 : 1;
 	}
 	for (int i = 0; i < n; i++) {
@@ -69,6 +74,8 @@ db_posting_add(struct db *db, const char *kind, int64_t txn, const char *actor,
 		sqlite3_bind_int64(st, 1, posting);
 		sqlite3_bind_int64(st, 2, lines[i].account);
 		sqlite3_bind_int64(st, 3, lines[i].amount);
+		if (txn > 0)
+			sqlite3_bind_int64(st, 6, txn);
 		if (db_exec_stmt(db, st, "ledger line") != 0)
 			return -1;
 	}

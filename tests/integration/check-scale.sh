@@ -14,17 +14,17 @@ BEGIN;
 CREATE TEMP TABLE n(i INTEGER PRIMARY KEY);
 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $N) INSERT INTO n SELECT i FROM c;
 INSERT INTO postings (id, kind, created_at) VALUES (1000000, 'credit', 0);
-INSERT INTO ledger_lines SELECT 1000000, 1, -$N * 1000 UNION ALL
+INSERT INTO ledger_lines (posting_id, account_id, amount) SELECT 1000000, 1, -$N * 1000 UNION ALL
   SELECT 1000000, wallet_account, $N * 1000 FROM retailers WHERE msisdn = '$A';
 INSERT INTO txns (id, retailer_id, channel, service, operator, target, amount, state, provider,
   created_at, updated_at, final_at)
   SELECT i, (SELECT id FROM retailers), 'api', 'MOBILE', 'AIRTEL', '9876543210', 1000, 'SUCCESS', 'sim', 0, 0, 0 FROM n;
 INSERT INTO postings (id, kind, txn_id, created_at) SELECT 2 * i, 'hold', i, 0 FROM n;
 INSERT INTO postings (id, kind, txn_id, created_at) SELECT 2 * i + 1, 'success', i, 0 FROM n;
-INSERT INTO ledger_lines SELECT 2 * i, (SELECT wallet_account FROM retailers), -1000 FROM n;
-INSERT INTO ledger_lines SELECT 2 * i, 2, 1000 FROM n;
-INSERT INTO ledger_lines SELECT 2 * i + 1, 2, -1000 FROM n;
-INSERT INTO ledger_lines SELECT 2 * i + 1, 3, 1000 FROM n;
+INSERT INTO ledger_lines (posting_id, account_id, amount) SELECT 2 * i, (SELECT wallet_account FROM retailers), -1000 FROM n;
+INSERT INTO ledger_lines (posting_id, account_id, amount) SELECT 2 * i, 2, 1000 FROM n;
+INSERT INTO ledger_lines (posting_id, account_id, amount) SELECT 2 * i + 1, 2, -1000 FROM n;
+INSERT INTO ledger_lines (posting_id, account_id, amount) SELECT 2 * i + 1, 3, 1000 FROM n;
 UPDATE accounts SET balance = (SELECT coalesce(sum(amount), 0) FROM ledger_lines WHERE account_id = accounts.id);
 COMMIT;
 SQL

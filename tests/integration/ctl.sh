@@ -237,8 +237,8 @@ sql "BEGIN;
 INSERT INTO txns (id, retailer_id, channel, service, operator, target, circle, amount, state, created_at, updated_at)
   SELECT 7, id, 'sms', 'MOBILE', 'AIRTEL', '9812345678', 'DL', 29900, 'PENDING', $now, $now FROM retailers WHERE msisdn = '919876543210';
 INSERT INTO postings (id, kind, txn_id, actor, created_at) VALUES (1000, 'hold', 7, 'engine', $now);
-INSERT INTO ledger_lines SELECT 1000, wallet_account, -29900 FROM retailers WHERE msisdn = '919876543210';
-INSERT INTO ledger_lines VALUES (1000, 2, 29900);
+INSERT INTO ledger_lines (posting_id, account_id, amount) SELECT 1000, wallet_account, -29900 FROM retailers WHERE msisdn = '919876543210';
+INSERT INTO ledger_lines (posting_id, account_id, amount) VALUES (1000, 2, 29900);
 UPDATE accounts SET balance = balance - 29900 WHERE id = (SELECT wallet_account FROM retailers WHERE msisdn = '919876543210');
 UPDATE accounts SET balance = balance + 29900 WHERE id = 2;
 COMMIT;"

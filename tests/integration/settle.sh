@@ -40,8 +40,8 @@ pending() {
 	INSERT INTO txns (retailer_id, channel, service, operator, target, amount, state, created_at, updated_at)
 	  SELECT id, 'api', 'MOBILE', 'AIRTEL', '$3', $2, 'PENDING', $ms, $ms FROM retailers WHERE msisdn = '$1';
 	INSERT INTO postings (kind, txn_id, actor, created_at) VALUES ('hold', (SELECT max(id) FROM txns), 'test', $ms);
-	INSERT INTO ledger_lines SELECT (SELECT max(id) FROM postings), wallet_account, -$2 FROM retailers WHERE msisdn = '$1';
-	INSERT INTO ledger_lines VALUES ((SELECT max(id) FROM postings), 2, $2);
+	INSERT INTO ledger_lines (posting_id, account_id, amount) SELECT (SELECT max(id) FROM postings), wallet_account, -$2 FROM retailers WHERE msisdn = '$1';
+	INSERT INTO ledger_lines (posting_id, account_id, amount) VALUES ((SELECT max(id) FROM postings), 2, $2);
 	UPDATE accounts SET balance = balance - $2 WHERE id = (SELECT wallet_account FROM retailers WHERE msisdn = '$1');
 	UPDATE accounts SET balance = balance + $2 WHERE id = 2;
 	COMMIT; SELECT printf('TXN%09d', max(id)) FROM txns;"

@@ -107,6 +107,14 @@ check "1013 at most once a day" sim "mo $U BAL" "expect_none 2 $U"
 out=$(ctl check 2>&1)
 check "rechargectl check passes" test $? -eq 0
 check "wallet equals the last reply" test "$(sql "SELECT balance FROM accounts WHERE name = 'wallet:$A'")" = 910050
+# the wallet's history: the credit (no transaction) and every recharge's lines, found
+# through their transactions (migration 9), newest first, the running balance the wallet's
+ctl wallet show $A --json --limit 1000 >"$T_DIR/wallet.json"
+check "wallet history ends at the wallet's balance" test "$(jq -r '.entries[0].balance' "$T_DIR/wallet.json")" = 9100.5
+check "wallet history has every line of the wallet" test "$(jq '.entries | length' "$T_DIR/wallet.json")" = \
+	"$(sql "SELECT count(*) FROM ledger_lines WHERE account_id = (SELECT id FROM accounts WHERE name = 'wallet:$A')")"
+check "  the recharges' among them" test "$(jq '[.entries[] | select(.txn != null and .txn != "")] | length' "$T_DIR/wallet.json")" -ge 10
+check "recharge lines carry their transaction" test "$(sql "SELECT count(*) FROM ledger_lines l JOIN postings p ON p.id = l.posting_id WHERE p.txn_id IS NOT NULL AND l.txn_id IS NOT p.txn_id")" = 0
 check "every MO processed" test "$(sql "SELECT count(*) FROM sms_in WHERE processed_at IS NULL")" = 0
 check "every reply accepted by the SMSC" test "$(sql "SELECT count(*) FROM sms_out WHERE state <> 'sent'")" = 0
 rd_stop
