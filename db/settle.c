@@ -17,6 +17,28 @@
 	" AND (CASE p.kind WHEN 'commission' THEN coalesce(t.final_at, p.created_at)" \
 	" ELSE p.created_at END) < ?1"
 
+/* The same for one retailer ?2, as due(posting, amount). A recharge's lines are not
+ * indexed by account (migration 9): they come through the retailer's transactions; lines
+ * without a transaction (written before the migration) through ledger_lines_account.
+ * "+p.kind" and INDEXED BY keep SQLite from scanning every retailer's commissions. */
+#define DB_SETTLE_DUE_COND \
+	" +p.kind IN ('commission', 'clawback')" \
+	" AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.posting_id = p.id)" \
+	" AND (CASE p.kind WHEN 'commission' THEN coalesce(t.final_at, p.created_at)" \
+	" ELSE p.created_at END) < ?1"
+#define DB_SETTLE_DUE_ONE \
+	"WITH due(posting, amount) AS (" \
+	" SELECT p.id, l.amount FROM retailers r" \
+	"  JOIN ledger_lines l ON l.account_id = r.commission_account AND l.txn_id IS NULL" \
+	"  JOIN postings p ON p.id = l.posting_id LEFT JOIN txns t ON t.id = p.txn_id" \
+	"  WHERE r.id = ?2 AND" DB_SETTLE_DUE_COND \
+	" UNION ALL" \
+	" SELECT p.id, l.amount FROM retailers r JOIN txns t INDEXED BY txns_retailer_day" \
+	"  ON t.retailer_id = r.id" \
+	"  JOIN postings p ON p.txn_id = t.id JOIN ledger_lines l ON l.posting_id = p.id" \
+	"  AND l.account_id = r.commission_account AND l.txn_id IS NOT NULL" \
+	"  WHERE r.id = ?2 AND" DB_SETTLE_DUE_COND ") "
+
 int64_t
 db_settle_tds(int64_t gross, int32_t tds_bp)
 {
@@ -144,7 +166,7 @@ db_settle_retailer(struct db *db, const char *date, int64_t end_ms, int32_t tds_
     int64_t retailer, int64_t payout, int64_t tds_account)
 {
 	static const char sql_due[] =
-	    "SELECT count(*), coalesce(sum(l.amount), 0)" DB_SETTLE_DUE " AND r.id = ?2";
+	    DB_SETTLE_DUE_ONE "SELECT count(*), coalesce(sum(amount), 0) FROM due";
 	static const char sql_prev[] =
 	    "SELECT id, gross FROM settlement_batches WHERE retailer_id = ?1 AND posting_id IS NULL"
 	    " AND id = (SELECT max(id) FROM settlement_batches WHERE retailer_id = ?1)";
@@ -154,8 +176,7 @@ db_settle_retailer(struct db *db, const char *date, int64_t end_ms, int32_t tds_
 	    "INSERT INTO settlement_batches (date, retailer_id, count, gross, tds, net, carried_from,"
 	    " created_at, posting_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 	static const char sql_items[] =
-	    "INSERT INTO settlement_items (posting_id, batch_id) SELECT p.id, ?3" DB_SETTLE_DUE
-	    " AND r.id = ?2";
+	    DB_SETTLE_DUE_ONE "INSERT INTO settlement_items (posting_id, batch_id) SELECT posting, ?3 FROM due";
 	sqlite3_stmt *st;
 	int64_t count = 0, sum = 0, prev = 0, carry = 0, account = 0, posting = 0, gross, tds = 0, net = 0;
 	int64_t batch;
