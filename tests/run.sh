@@ -83,7 +83,7 @@ for stage in $STAGES; do
 			    tests/integration/txrx.sh tests/integration/backpressure.sh tests/integration/longmo.sh \
 			    tests/integration/ctl-txn.sh tests/integration/providers.sh tests/integration/apikey.sh \
 			    tests/integration/admin-sms.sh tests/integration/ctl-ops.sh tests/integration/settle.sh \
-			    tests/integration/api.sh tests/integration/https.sh tests/integration/metrics.sh tests/integration/storage.sh \
+			    tests/integration/api.sh tests/integration/https.sh tests/integration/metrics.sh tests/integration/storage.sh tests/integration/checkpoint.sh \
 			    tests/integration/security.sh tests/integration/providers-load.sh tests/integration/smscsim-load.sh \
 			    tests/integration/ctl.sh tests/integration/check-scale.sh tests/integration/openapi.sh \
 			    tests/integration/smscsim.sh tests/integration/lanes.sh tests/integration/chaos.sh \
