@@ -678,16 +678,6 @@ api_authenticate(struct api *a, struct evhttp_request *req, struct api_params *p
 	return ENGINE_OK;
 }
 
-/* Buckets refill by elapsed time, which a wall-clock step must not change. */
-static int64_t
-api_monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Drops buckets that have refilled: a full bucket is the same as none. */
 static void
 api_rate_sweep(struct api *a, int64_t now)
@@ -714,7 +704,7 @@ api_rate_take(struct api *a, int64_t key_id, int *retry_after)
 {
 	double rate = a->cfg->rate_limit_per_key, burst = a->cfg->rate_burst;
 	struct api_rate **head = &a->rates[(uint64_t)key_id % API_RATE_BUCKETS], *rt;
-	int64_t now = api_monotonic_ms();
+	int64_t now = clock_mono_ms();
 
 	for (rt = *head; rt != NULL && rt->key_id != key_id; rt = rt->next)
 		;

@@ -68,6 +68,9 @@ void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn))
 /* Wall clock in milliseconds since the epoch; tests may shift it. */
 int64_t clock_now_ms(void);
 int64_t clock_now_s(void);
+/* The monotonic clock, for deadlines and elapsed times a wall-clock step must not move. */
+int64_t clock_mono_ms(void);
+int64_t clock_mono_us(void);
 /* RECHARGD_CLOCK_OFFSET_S in the environment shifts the clock (tests of daily rules). */
 void clock_init(void);
 /* Cryptographically strong bytes (OpenSSL RAND_bytes); 0 or -1. */

@@ -50,15 +50,6 @@ struct db_checkpointer {
 	int64_t inline_max_us;
 };
 
-static int64_t
-db_ckpt_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The thread: one PASSIVE checkpoint per wake, until told to stop. */
 static void *
 db_checkpointer_main(void *arg)
@@ -136,10 +127,10 @@ static void
 db_checkpointer_inline(struct db_checkpointer *c)
 {
 	int log = -1, done = -1;
-	int64_t t0 = db_ckpt_now_us(), us;
+	int64_t t0 = clock_mono_us(), us;
 	int rc = sqlite3_wal_checkpoint_v2(c->db->sql, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 
-	us = db_ckpt_now_us() - t0;
+	us = clock_mono_us() - t0;
 	if (rc == SQLITE_OK) {
 		c->inline_done++;
 		metrics_inc(METRIC_CHECKPOINT_INLINE);

@@ -75,15 +75,6 @@ db_ref_flush(struct db *db)
 	db->ref->used = 0;
 }
 
-static int64_t
-db_ref_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Flushes if another connection committed since the last check; -1 on error. */
 int
 db_ref_check(struct db *db)
@@ -102,7 +93,7 @@ db_ref_check(struct db *db)
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		return db_fail(db, rc, "data_version");
-	db->ref->checked_ms = db_ref_now_ms();
+	db->ref->checked_ms = clock_mono_ms();
 	if (v != db->ref->data_version) {
 		db_ref_flush(db);
 		db->ref->data_version = v;
@@ -116,7 +107,7 @@ db_ref_usable(struct db *db)
 {
 	if (db->ref == NULL)
 		return 0;
-	if (!db->in_tx && db_ref_now_ms() - db->ref->checked_ms >= DB_REF_OUTSIDE_MS &&
+	if (!db->in_tx && clock_mono_ms() - db->ref->checked_ms >= DB_REF_OUTSIDE_MS &&
 	    db_ref_check(db) != 0)
 		return 0;
 	return 1;

@@ -83,16 +83,6 @@ struct http_client {
 
 static void http_client_pump(struct http_client *c);
 
-/* Monotonic milliseconds: elapsed times must not jump with the wall clock. */
-static int64_t
-http_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- curl's callbacks: they only arm events ----------------------------------------- */
 
 /* Drains finished transfers; called after every curl_multi_socket_action. */
@@ -296,7 +286,7 @@ http_req_finish(struct http_req *r)
 	}
 	r->state = HTTP_REQ_DONE;
 	http_req_unlink(r);
-	r->out.elapsed_ms = http_now_ms() - r->started_ms;
+	r->out.elapsed_ms = clock_mono_ms() - r->started_ms;
 	metrics_provider_latency(r->out.elapsed_ms);
 	if (r->out.body == NULL) {
 		if (r->resp != NULL && r->resp_len > 0) {
@@ -579,7 +569,7 @@ http_client_request(struct http_client *c, const struct http_request *req, http_
 	r->fresh = req->fresh;
 	r->done = done;
 	r->arg = arg;
-	r->started_ms = http_now_ms();
+	r->started_ms = clock_mono_ms();
 	r->pool = http_client_pool(c, req->pool != NULL ? req->pool : "", req->pool_max);
 	r->next = c->reqs;
 	if (r->next != NULL)

@@ -151,16 +151,6 @@ static void smpp_session_link_down(struct smpp_session *, const char *);
 static void smpp_session_stop_check(struct smpp_session *);
 static void smpp_session_stop_finish(struct smpp_session *);
 
-/* Deadlines are measured on the monotonic clock: a wall-clock step must not drop links. */
-static int64_t
-smpp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Arms a one-shot timer ms from now. */
 static void
 smpp_timer_arm(struct event *ev, int64_t ms)
@@ -380,7 +370,7 @@ smpp_session_pump(struct smpp_session *s)
 		return;
 	s->pumping = 1;
 	while (s->state == SMPP_SESSION_BOUND && !s->stopping && s->ninflight < s->nslots) {
-		now = smpp_now_ms();
+		now = clock_mono_ms();
 		if (now < s->paused_until_ms) {
 			if (!evtimer_pending(s->send_ev, NULL))
 				smpp_timer_arm(s->send_ev, s->paused_until_ms - now);
@@ -472,7 +462,7 @@ smpp_session_submit_resp(struct smpp_session *s, uint32_t seq, uint32_t status,
 			 * only a submit sent since then makes it grow */
 			m->state[part] = SMPP_PART_QUEUED;
 			if (s->pause_ms == 0 || sent_ms > s->paused_at_ms) {
-				now = smpp_now_ms();
+				now = clock_mono_ms();
 				s->pause_ms = s->pause_ms == 0 ? SMPP_SESSION_PAUSE_MIN_MS :
 				    s->pause_ms * 2 > SMPP_SESSION_PAUSE_MAX_MS ?
 				    SMPP_SESSION_PAUSE_MAX_MS : s->pause_ms * 2;
@@ -588,7 +578,7 @@ smpp_session_check_bound(struct smpp_session *s)
 	}
 	s->attempt = 0;
 	s->tokens = s->cfg.submit_tps > 0 ? 1.0 : 0.0;
-	s->tokens_ms = smpp_now_ms();
+	s->tokens_ms = clock_mono_ms();
 	smpp_session_set_state(s, SMPP_SESSION_BOUND);
 	log_info("smpp: bound to %s:%d as %s (%s)", s->cfg.host, s->cfg.port, s->cfg.system_id,
 	    s->nconns == 2 ? "transmitter + receiver" : "transceiver");
@@ -621,14 +611,14 @@ smpp_conn_connected(struct smpp_conn *c)
 	strlcpy_safe(p.system_type, s->cfg.system_type, sizeof p.system_type);
 	strlcpy_safe(p.address_range, s->cfg.address_range, sizeof p.address_range);
 	p.interface_version = 0x34;
-	c->last_rx_ms = smpp_now_ms();
+	c->last_rx_ms = clock_mono_ms();
 	smpp_conn_set_state(c, SMPP_CONN_BINDING);
 	if (smpp_conn_send(c, &p) != 0) {
 		smpp_session_link_down(s, "cannot encode the bind (check system_id/password widths)");
 		return;
 	}
 	c->bind_seq = p.h.sequence;
-	c->bind_ms = smpp_now_ms();
+	c->bind_ms = clock_mono_ms();
 	if (s->state == SMPP_SESSION_CONNECTING)
 		smpp_session_set_state(s, SMPP_SESSION_BINDING);
 }
@@ -808,7 +798,7 @@ smpp_conn_response(struct smpp_conn *c, const struct smpp_pdu *p, uint32_t decod
 				return;
 			}
 			smpp_conn_set_state(c, SMPP_CONN_BOUND);
-			c->last_el_ms = smpp_now_ms();
+			c->last_el_ms = clock_mono_ms();
 			smpp_session_check_bound(s);
 			return;
 		}
@@ -861,7 +851,7 @@ smpp_conn_dispatch(struct smpp_conn *c, const uint8_t *buf, size_t n)
 	struct smpp_pdu p;
 	uint32_t st = smpp_decode(buf, n, &p);
 
-	c->last_rx_ms = smpp_now_ms();
+	c->last_rx_ms = clock_mono_ms();
 	log_trace("smpp: <- %s seq %u status %s len %zu%s", smpp_command_name(p.h.command_id),
 	    p.h.sequence, smpp_status_name(p.h.status), n, st ? " (malformed)" : "");
 	if (p.h.command_id & SMPP_RESP_BIT) {
@@ -1009,7 +999,7 @@ smpp_conn_open(struct smpp_conn *c)
 	if (c->generation == 0)
 		c->generation = ++s->next_generation;
 	c->next_seq = 1;
-	c->opened_ms = c->last_rx_ms = smpp_now_ms();
+	c->opened_ms = c->last_rx_ms = clock_mono_ms();
 	c->ndeferred = 0;
 	c->bind_seq = c->el_seq = c->unbind_seq = 0;
 	smpp_conn_set_state(c, SMPP_CONN_CONNECTING);
@@ -1053,7 +1043,7 @@ static void
 smpp_session_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct smpp_session *s = arg;
-	int64_t now = smpp_now_ms(), rto = smpp_session_resp_timeout_ms(s);
+	int64_t now = clock_mono_ms(), rto = smpp_session_resp_timeout_ms(s);
 	int64_t dead = (int64_t)(s->cfg.dead_link_s > 0 ? s->cfg.dead_link_s : 60) * 1000;
 	int64_t el = (int64_t)(s->cfg.enquire_link_s > 0 ? s->cfg.enquire_link_s : 30) * 1000;
 	struct smpp_conn *c;
@@ -1139,7 +1129,7 @@ smpp_session_unbind(struct smpp_session *s)
 		if (smpp_conn_send(c, &p) != 0)
 			return;
 		c->unbind_seq = p.h.sequence;
-		c->unbind_ms = smpp_now_ms();
+		c->unbind_ms = clock_mono_ms();
 		sent++;
 	}
 	if (sent == 0 || s->test_mode)
@@ -1279,7 +1269,7 @@ smpp_session_new_for_test(struct event_base *base, const struct smpp_session_con
 		c->test_out = evbuffer_new();
 		c->generation = ++s->next_generation;
 		c->next_seq = 1;
-		c->last_rx_ms = c->last_el_ms = smpp_now_ms();
+		c->last_rx_ms = c->last_el_ms = clock_mono_ms();
 		smpp_conn_set_state(c, SMPP_CONN_BOUND);
 	}
 	smpp_session_set_state(s, SMPP_SESSION_CONNECTING);

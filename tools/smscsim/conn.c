@@ -337,7 +337,7 @@ smscsim_conn_delay_arm(struct smscsim_conn *c)
 	for (int i = 0; i < c->pend.n; i++) {
 		if (c->pend.v[i].kind != SMSCSIM_PEND_DELAY)
 			continue;
-		wait = c->pend.v[i].due_ms - smscsim_now_ms();
+		wait = c->pend.v[i].due_ms - clock_mono_ms();
 		if (wait < 0)
 			wait = 0;
 		tv.tv_sec = (time_t)(wait / 1000);
@@ -352,7 +352,7 @@ static void
 smscsim_conn_delay_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct smscsim_conn *c = arg;
-	int64_t now = smscsim_now_ms();
+	int64_t now = clock_mono_ms();
 
 	if (c->closing || c->sim->silent)
 		return;
@@ -420,7 +420,7 @@ smscsim_conn_submit(struct smscsim_conn *c, const struct smpp_pdu *p, const uint
 	default:
 		break;
 	}
-	now = smscsim_now_ms();
+	now = clock_mono_ms();
 	if (now < sim->throttle_until_ms) {
 		smscsim_conn_reject(c, p, sim->throttle_status);
 		return;

@@ -48,15 +48,6 @@ struct smscsim_load {
 	int done;
 };
 
-static int64_t
-smscsim_load_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Log-linear: exact below 1024 units, then 512 sub-buckets per power of two. */
 static int
 smscsim_load_hist_index(uint64_t v)
@@ -195,7 +186,7 @@ smscsim_load_pump(struct smscsim_load *l)
 
 	if (l->done || l->conn == NULL || l->sent >= l->o.count)
 		return;
-	now = smscsim_load_now_us();
+	now = clock_mono_us();
 	if (l->o.rate > 0) {
 		if (l->sent == 0)
 			due = 1;
@@ -220,7 +211,7 @@ smscsim_load_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (l->o.rate > 0)
 		smscsim_load_pump(l);
-	now = smscsim_load_now_us();
+	now = clock_mono_us();
 	if (l->o.progress && now >= l->next_progress_us) {
 		printf("LOAD_PROGRESS t_s=%lld sent=%ld replies=%ld mo_err=%ld\n",
 		    (long long)((now - l->start_us) / 1000000), l->sent, l->replies, l->mo_err);
@@ -291,7 +282,7 @@ smscsim_load_new(struct smscsim *sim, const struct smscsim_load_options *o, cons
 		    (unsigned long long)(o->first + k));
 		l->expect[k] = k;
 	}
-	l->start_us = smscsim_load_now_us();
+	l->start_us = clock_mono_us();
 	l->next_progress_us = l->start_us + 1000000;
 	l->tick = event_new(sim->base, -1, EV_PERSIST, smscsim_load_tick_cb, l);
 	tv.tv_sec = 0;
@@ -427,7 +418,7 @@ smscsim_load_mt(struct smscsim_load *l, struct smscsim_conn *c, const struct smp
 		l->extra++;
 		return;
 	}
-	now = smscsim_load_now_us();
+	now = clock_mono_us();
 	lat = now - l->sent_us[m];
 	if (lat < 0)
 		lat = 0;

@@ -139,7 +139,7 @@ smscsim_mo_send_part(struct smscsim *sim, struct smscsim_conn *c, uint32_t rec, 
 	c->inflight[c->ninflight].seq = seq;
 	c->inflight[c->ninflight].rec = rec;
 	c->inflight[c->ninflight].part = part;
-	c->inflight[c->ninflight].sent_ms = smscsim_now_ms();
+	c->inflight[c->ninflight].sent_ms = clock_mono_ms();
 	c->ninflight++;
 	mo->part_state[part] = SMSCSIM_PART_SENT;
 	mo->last_seq = seq;
@@ -246,7 +246,7 @@ smscsim_mo_submit(struct smscsim *sim, const char *from, const char *text, int d
 	memcpy(mo->body, body, (size_t)n);
 	mo->number = ++sim->mo_numbers;
 	mo->status = ESME_ROK;
-	mo->created_ms = smscsim_now_ms();
+	mo->created_ms = clock_mono_ms();
 	sim->last_mo = rec;
 	smscsim_mo_push_back(sim, (uint32_t)rec);
 	smscsim_mo_pump(sim);
@@ -290,7 +290,7 @@ smscsim_mo_receipt(struct smscsim *sim, const char *phone, const char *shortcode
 	mo->nparts = 1;
 	mo->part_off[1] = (uint16_t)n;
 	mo->status = ESME_ROK;
-	mo->created_ms = smscsim_now_ms();
+	mo->created_ms = clock_mono_ms();
 	smscsim_mo_push_back(sim, (uint32_t)rec);
 	smscsim_mo_pump(sim);
 }
@@ -325,7 +325,7 @@ smscsim_mo_resp(struct smscsim *sim, struct smscsim_conn *c, uint32_t seq, uint3
 			break;
 	if (i == mo->nparts && !mo->answered) {
 		mo->answered = 1;
-		mo->answered_ms = smscsim_now_ms();
+		mo->answered_ms = clock_mono_ms();
 		if (!mo->is_dlr) {
 			sim->mo_answered++;
 			if (mo->status == ESME_ROK)

@@ -97,7 +97,7 @@ smscsim_mt_record(struct smscsim *sim, const char *to, const char *from, uint8_t
 	mt->dc = dc;
 	mt->nparts = nparts;
 	mt->text = text;
-	mt->at_ms = smscsim_now_ms();
+	mt->at_ms = clock_mono_ms();
 	mt->dup = smscsim_mt_dup_check(sim, to, text, mt == &tmp ? -1 : (int64_t)(mt - sim->mts));
 	if (mt->dup)
 		sim->ndups++;
@@ -162,7 +162,7 @@ smscsim_mt_reasm_find(struct smscsim *sim, const char *to, const char *from, uin
 	strlcpy_safe(free_slot->from, from, sizeof free_slot->from);
 	free_slot->ref = ref;
 	free_slot->total = total;
-	free_slot->first_ms = smscsim_now_ms();
+	free_slot->first_ms = clock_mono_ms();
 	return free_slot;
 }
 
@@ -217,7 +217,7 @@ smscsim_mt_take(struct smscsim *sim, const struct smpp_pdu *p)
 		return;
 	}
 
-	smscsim_mt_reasm_expire(sim, smscsim_now_ms());
+	smscsim_mt_reasm_expire(sim, clock_mono_ms());
 	r = smscsim_mt_reasm_find(sim, p->destination_addr, p->source_addr, ref, total);
 	if (r->part[seq - 1] == NULL)
 		r->have++;

@@ -534,7 +534,7 @@ smscsim_script_burst(struct smscsim_script *s, struct smscsim_cmd *c)
 	}
 	if (s->burst_next >= c->count) {
 		smscsim_script_event(s, "BURST n=%ld queued_ms=%lld", c->count,
-		    (long long)(smscsim_now_ms() - s->burst_start_ms));
+		    (long long)(clock_mono_ms() - s->burst_start_ms));
 		return STEP_DONE;
 	}
 	if (progressed)
@@ -642,7 +642,7 @@ smscsim_script_check(struct smscsim_script *s)
 			}
 			/* after a burst, the time since it began: the benchmark's number */
 			smscsim_script_event(s, "MO_RESPS n=%u ok=%u failed=%u elapsed_ms=%lld", total, ok,
-			    answered - ok, (long long)(smscsim_now_ms() -
+			    answered - ok, (long long)(clock_mono_ms() -
 			    (s->burst_start_ms ? s->burst_start_ms : s->started_ms)));
 			s->burst_start_ms = 0;
 			return STEP_DONE;
@@ -667,7 +667,7 @@ smscsim_script_start(struct smscsim_script *s, struct smscsim_cmd *c)
 	int n = 0;
 
 	s->timed_out = 0;
-	s->started_ms = smscsim_now_ms();
+	s->started_ms = clock_mono_ms();
 	switch (c->type) {
 	case CMD_WAIT_BOUND:
 	case CMD_WAIT_UNBOUND:
@@ -683,7 +683,7 @@ smscsim_script_start(struct smscsim_script *s, struct smscsim_cmd *c)
 		return smscsim_script_check(s);
 	case CMD_BURST:
 		s->burst_next = 0;
-		s->burst_start_ms = smscsim_now_ms();
+		s->burst_start_ms = clock_mono_ms();
 		smscsim_script_arm(s, SMSCSIM_BURST_STALL_S);
 		return smscsim_script_check(s);
 	case CMD_MO:
@@ -728,7 +728,7 @@ smscsim_script_start(struct smscsim_script *s, struct smscsim_cmd *c)
 	case CMD_THROTTLE:
 		sim->throttle_status = c->status;
 		sim->throttle_until_ms = c->seconds > 0 ?
-		    smscsim_now_ms() + (int64_t)(c->seconds * 1000.0) : 0;
+		    clock_mono_ms() + (int64_t)(c->seconds * 1000.0) : 0;
 		return STEP_DONE;
 	case CMD_MT_DELAY:
 		sim->mt_delay_ms = (int)c->count;

@@ -18,16 +18,6 @@
 #include "smpp/smpp.h"
 #include "tools/smscsim/smscsim.h"
 
-/* Monotonic, so a wall clock step never fires or starves a timeout. */
-int64_t
-smscsim_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* "127.0.0.1:2775" for logs and the LISTENING line. */
 static void
 smscsim_format_addr(const struct sockaddr *sa, char *out, size_t cap)

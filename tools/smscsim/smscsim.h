@@ -259,7 +259,6 @@ struct smscsim *smscsim_new(struct event_base *base, const struct smscsim_option
 void smscsim_free(struct smscsim *sim);                /* NULL ok */
 /* Ends the loop with an exit code (the first call wins). */
 void smscsim_stop(struct smscsim *sim, int code);
-int64_t smscsim_now_ms(void);
 /* The bound connection that receives MOs (transceiver or receiver), or NULL. */
 struct smscsim_conn *smscsim_receiver(struct smscsim *sim);
 int smscsim_bound_count(const struct smscsim *sim);
