@@ -28,7 +28,6 @@
 #define API_KEY_MAX 128                /* longer is no key of ours: refused unhashed */
 #define API_REQUEST_ID_MAX 64
 #define API_VALUE_MAX 64               /* longest parameter value read */
-#define API_FLAT_MAX 16                /* members of a JSON body read without jansson */
 #define API_WAIT_BUCKETS 1024
 #define API_RATE_BUCKETS 1024
 #define API_RATE_MAX 65536             /* keys the rate limiter remembers at once */
@@ -81,21 +80,10 @@ struct api {
 	int nrates;
 };
 
-/* A member of a flat JSON body, pointing into the body (alive until the request is
- * freed; parameters are read before api_handle returns). */
-struct api_flat {
-	const char *name, *value;
-	size_t name_len, len;
-	int number;                        /* an integer, else a string */
-};
-
-/* What a request carried: a JSON object (read by jansson, or flat: members[]), or form
- * fields (a form body or the query). */
+/* What a request carried: a JSON object, or form fields (a form body or the query). */
 struct api_params {
 	json_t *json;
 	struct evkeyvalq kv;
-	int flat, nmembers;
-	struct api_flat members[API_FLAT_MAX];
 };
 
 enum api_param_result {
@@ -423,102 +411,6 @@ api_params_form(struct api_params *p, const char *text)
 	return text[0] == '\0' ? 0 : evhttp_parse_query_str(text, &p->kv);
 }
 
-/* JSON whitespace from s on. */
-static const char *
-api_flat_ws(const char *s, const char *end)
-{
-	while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
-		s++;
-	return s;
-}
-
-/* A JSON string of printable ASCII without escapes at *s: its text and length, *s moved
- * past it; -1 for anything else. */
-static int
-api_flat_string(const char **s, const char *end, const char **text, size_t *len)
-{
-	const char *q = *s;
-
-	if (q >= end || *q != '"')
-		return -1;
-	*text = ++q;
-	for (; q < end && *q != '"'; q++)
-		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e || *q == '\\')
-			return -1;
-	if (q >= end)
-		return -1;
-	*len = (size_t)(q - *text);
-	*s = q + 1;
-	return 0;
-}
-
-/* What clients send, a flat object of plain strings (printable ASCII, no escapes) and
- * integers (no leading zero, no -0, at most 18 characters), read in place without
- * jansson's allocations: 0, or -1 to leave the body to jansson, which then accepts or
- * refuses it as it always did (escapes, other values, duplicate names, malformed). */
-static int
-api_params_flat(struct api_params *p, const char *body, size_t len)
-{
-	const char *s = body, *end = body + len;
-	int n = 0;
-
-	s = api_flat_ws(s, end);
-	if (s >= end || *s++ != '{')
-		return -1;
-	s = api_flat_ws(s, end);
-	if (s < end && *s == '}')
-		s++;
-	else
-		for (;;) {
-			struct api_flat *m = &p->members[n];
-			if (n == API_FLAT_MAX || api_flat_string(&s, end, &m->name, &m->name_len) != 0)
-				return -1;
-			s = api_flat_ws(s, end);
-			if (s >= end || *s++ != ':')
-				return -1;
-			s = api_flat_ws(s, end);
-			if (s < end && *s == '"') {
-				if (api_flat_string(&s, end, &m->value, &m->len) != 0)
-					return -1;
-				m->number = 0;
-			} else {
-				const char *d = s;
-				if (s < end && *s == '-')
-					s++;
-				if (s >= end || *s < '0' || *s > '9' || (*s == '0' && d != s))
-					return -1;
-				if (*s++ != '0')
-					while (s < end && *s >= '0' && *s <= '9')
-						s++;
-				if (s - d > 18)
-					return -1;
-				m->value = d;
-				m->len = (size_t)(s - d);
-				m->number = 1;
-			}
-			for (int i = 0; i < n; i++)
-				if (p->members[i].name_len == m->name_len &&
-				    memcmp(p->members[i].name, m->name, m->name_len) == 0)
-					return -1;
-			n++;
-			s = api_flat_ws(s, end);
-			if (s < end && *s == ',') {
-				s = api_flat_ws(s + 1, end);
-				continue;
-			}
-			if (s < end && *s == '}') {
-				s++;
-				break;
-			}
-			return -1;
-		}
-	if (api_flat_ws(s, end) != end)
-		return -1;
-	p->flat = 1;
-	p->nmembers = n;
-	return 0;
-}
-
 /* A POST body: a JSON object (by its content type, or when it starts with '{': curl -d
  * sends JSON labelled as a form), else form fields. 0, or -1 when malformed. */
 static int
@@ -535,8 +427,6 @@ api_params_body(struct api_params *p, struct evhttp_request *req)
 	for (i = 0; i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'); i++)
 		;
 	if ((i < len && (body[i] == '{' || body[i] == '[')) || (type != NULL && strstr(type, "json") != NULL)) {
-		if (api_params_flat(p, body, len) == 0)
-			return 0;
 		/* not NUL-terminated: json_loadb, with its length */
 		p->json = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
 		if (p->json == NULL || !json_is_object(p->json))
@@ -562,24 +452,6 @@ api_param(struct api_params *p, const char *name, char *buf, size_t cap, int num
 	int n;
 
 	buf[0] = '\0';
-	if (p->flat) {
-		/* what the jansson branch gives for the same member: integers are written as
-		 * they came (canonical), strings have nothing to decode */
-		size_t nl = strlen(name);
-		for (int i = 0; i < p->nmembers; i++) {
-			const struct api_flat *m = &p->members[i];
-			if (m->name_len != nl || memcmp(m->name, name, nl) != 0)
-				continue;
-			if (m->number && !numbers)
-				return API_PARAM_TYPE;
-			if (m->len >= cap)
-				return API_PARAM_LONG;
-			memcpy(buf, m->value, m->len);
-			buf[m->len] = '\0';
-			return API_PARAM_OK;
-		}
-		return API_PARAM_ABSENT;
-	}
 	if (p->json != NULL) {
 		json_t *v = json_object_get(p->json, name);
 		if (v == NULL || json_is_null(v))
