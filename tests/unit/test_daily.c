@@ -43,35 +43,64 @@ test_txn(struct db *db, int r, int amount, const char *s, long long ms)
 	test_exec(db, sql);
 }
 
-/* The daemon's own prepared statement for the daily sum (db_stmt caches it). */
+/* The daemon's own prepared statement whose text has what (db_stmt caches it). */
 static sqlite3_stmt *
-test_sum_stmt(struct db *db)
+test_stmt(struct db *db, const char *what)
 {
 	for (sqlite3_stmt *st = sqlite3_next_stmt(db->sql, NULL); st; st = sqlite3_next_stmt(db->sql, st))
-		if (strstr(sqlite3_sql(st), "sum(amount)") != NULL && strstr(sqlite3_sql(st), "FROM txns"))
+		if (strstr(sqlite3_sql(st), what) != NULL)
 			return st;
 	return NULL;
+}
+
+/* A fresh database with retailers 1 and 2 (daily limit Rs1000 each). */
+struct fx {
+	char dir[64];
+	struct db *db;
+};
+
+static int
+fx_setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof *fx);
+	char path[96], *cause = NULL;
+
+	log_level = LOGL_ERROR;
+	strcpy(fx->dir, "/tmp/rechargd-unit-daily-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(path, sizeof path, "%s/t.db", fx->dir);
+	assert_non_null(fx->db = db_open(path, 1, &cause));
+	test_exec(fx->db, "INSERT INTO accounts (id, kind, name) VALUES (101, 'wallet', 'w1'),"
+	    " (102, 'commission', 'c1'), (103, 'wallet', 'w2'), (104, 'commission', 'c2');"
+	    "INSERT INTO retailers (id, msisdn, name, plan, wallet_account, commission_account,"
+	    " daily_limit, created_at) VALUES (1, '919800000001', 'A', 'starter', 101, 102, 100000, 0),"
+	    " (2, '919800000002', 'B', 'starter', 103, 104, 100000, 0)");
+	*state = fx;
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx *fx = *state;
+	char cmd[96];
+
+	db_close(fx->db);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	free(fx);
+	return 0;
 }
 
 static void
 test_daily_sum(void **state)
 {
-	char dir[] = "/tmp/rechargd-unit-daily-XXXXXX", path[64], *cause = NULL;
-	struct db *db;
+	struct fx *fx = *state;
+	struct db *db = fx->db;
 	sqlite3_stmt *st;
 	int64_t sum = -1;
 	int steps;
 
-	log_level = LOGL_ERROR;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/t.db", dir);
-	db = db_open(path, 1, &cause);
-	assert_non_null(db);
-	test_exec(db, "INSERT INTO accounts (id, kind, name) VALUES (101, 'wallet', 'w1'),"
-	    " (102, 'commission', 'c1'), (103, 'wallet', 'w2'), (104, 'commission', 'c2');"
-	    "INSERT INTO retailers (id, msisdn, name, plan, wallet_account, commission_account,"
-	    " daily_limit, created_at) VALUES (1, '919800000001', 'A', 'starter', 101, 102, 100000, 0),"
-	    " (2, '919800000002', 'B', 'starter', 103, 104, 100000, 0)");
 	/* history: yesterday's, however many, never counts */
 	test_exec(db, "BEGIN");
 	for (int i = 0; i < 2000; i++)
@@ -95,46 +124,23 @@ test_daily_sum(void **state)
 	assert_int_equal(sum, 100);
 
 	/* the cost: the statement the daemon runs reads the day's rows, not the 2,000 before */
-	st = test_sum_stmt(db);
+	st = test_stmt(db, "coalesce(sum(amount), 0) FROM txns");
 	assert_non_null(st);
 	sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
 	assert_int_equal(db_txn_sum_since(db, 1, T_MIDNIGHT, &sum), 0);
 	steps = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 0);
 	assert_in_range(steps, 1, 200);
 	assert_int_equal(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0), 0);
-	db_close(db);
-	snprintf(path, sizeof path, "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
-}
-
-/* The statement db_txn_latest prepared (db_stmt caches it). */
-static sqlite3_stmt *
-test_latest_stmt(struct db *db)
-{
-	for (sqlite3_stmt *st = sqlite3_next_stmt(db->sql, NULL); st; st = sqlite3_next_stmt(db->sql, st))
-		if (strstr(sqlite3_sql(st), "ORDER BY created_at DESC") != NULL)
-			return st;
-	return NULL;
 }
 
 static void
 test_latest(void **state)
 {
-	char dir[] = "/tmp/rechargd-unit-latest-XXXXXX", path[64], *cause = NULL;
-	struct db *db;
+	struct fx *fx = *state;
+	struct db *db = fx->db;
 	struct db_txn t[3];
 	sqlite3_stmt *st;
 
-	log_level = LOGL_ERROR;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/t.db", dir);
-	db = db_open(path, 1, &cause);
-	assert_non_null(db);
-	test_exec(db, "INSERT INTO accounts (id, kind, name) VALUES (101, 'wallet', 'w1'),"
-	    " (102, 'commission', 'c1'), (103, 'wallet', 'w2'), (104, 'commission', 'c2');"
-	    "INSERT INTO retailers (id, msisdn, name, plan, wallet_account, commission_account,"
-	    " daily_limit, created_at) VALUES (1, '919800000001', 'A', 'starter', 101, 102, 0, 0),"
-	    " (2, '919800000002', 'B', 'starter', 103, 104, 0, 0)");
 	test_exec(db, "BEGIN");
 	for (int i = 0; i < 2000; i++)          /* amounts 1 .. 2000, oldest first */
 		test_txn(db, 1 + (i % 2 == 1 && i > 1990), i + 1, "SUCCESS", T_MIDNIGHT + (long long)i * 1000);
@@ -151,24 +157,21 @@ test_latest(void **state)
 	assert_int_equal(t[2].amount, 1996);
 	assert_int_equal(db_txn_latest(db, 3, t, 3), 0);
 	/* the cost: the rows returned, not the 2,000 before */
-	st = test_latest_stmt(db);
+	st = test_stmt(db, "ORDER BY created_at DESC");
 	assert_non_null(st);
 	sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
 	assert_int_equal(db_txn_latest(db, 1, t, 3), 3);
 	assert_in_range(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 0), 1, 300);
 	assert_int_equal(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0), 0);
 	assert_int_equal(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_SORT, 0), 0);
-	db_close(db);
-	snprintf(path, sizeof path, "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_daily_sum),
-		cmocka_unit_test(test_latest),
+		cmocka_unit_test_setup_teardown(test_daily_sum, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_latest, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
