@@ -65,6 +65,20 @@ ctl() { "$RECHARGECTL" -c "$T_CONF" "$@"; }
 # the daemon holds the write lock for a moment each loop turn: wait for it like rechargectl
 sql() { sqlite3 -batch -noheader -cmd ".timeout 5000" "$T_DIR/rechargd.db" "$@"; }
 
+# wait_settled TENTHS: waits (at most TENTHS x 0.1 s) until no recharge is PENDING, no
+# reply queued and no MO unprocessed; prints how many are left (0: all settled)
+wait_settled() {
+	local left
+	for _ in $(seq 1 "$1"); do
+		left=$(sql "SELECT (SELECT count(*) FROM txns WHERE state = 'PENDING') +
+		    (SELECT count(*) FROM sms_out WHERE state = 'queued') +
+		    (SELECT count(*) FROM sms_in WHERE processed_at IS NULL)")
+		[ "$left" = 0 ] && break
+		sleep 0.1
+	done
+	echo "$left"
+}
+
 # sim_start: the SMSC simulator in script mode, reading commands from a FIFO
 sim_start() {
 	T_FIFO="$T_DIR/sim.fifo"

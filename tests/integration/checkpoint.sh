@@ -32,11 +32,7 @@ for _ in $(seq 1 1200); do
 	sleep 0.05
 done
 check "all $N MOs answered" sim "wait_mo_resps 60"
-for _ in $(seq 1 300); do
-	left=$(sql "SELECT (SELECT count(*) FROM txns WHERE state = 'PENDING') + (SELECT count(*) FROM sms_out WHERE state = 'queued')")
-	[ "$left" = 0 ] && break
-	sleep 0.1
-done
+left=$(wait_settled 300)
 check "every recharge final and its reply sent" test "$left" = 0
 bg=$(metric rechargd_db_checkpoints_background_total)
 loop=$(metric rechargd_db_checkpoints_loop_total)

@@ -33,11 +33,7 @@ check "restarted daemon binds again" sim "wait_bound 20"
 check "every MO answered after redelivery" sim "wait_mo_resps 90" "mo_status $T_DIR/mo_status.txt"
 
 # wait (bounded) until every recharge is final and every reply accepted by the SMSC
-for _ in $(seq 1 300); do
-	left=$(sql "SELECT (SELECT count(*) FROM txns WHERE state = 'PENDING') + (SELECT count(*) FROM sms_out WHERE state = 'queued') + (SELECT count(*) FROM sms_in WHERE processed_at IS NULL)")
-	[ "$left" = 0 ] && break
-	sleep 0.1
-done
+left=$(wait_settled 300)
 check "nothing left pending or unsent" test "$left" = 0
 
 out=$(ctl check 2>&1); rc=$?

@@ -261,11 +261,7 @@ check "a new API VI recharge through provsim succeeds ($CODE)" test "$CODE" = 20
 # the SMSC retries what it was refused: each processed once
 while read -r target; do printf 'mo %s RC %s AIRTEL 10\n' "$A" "$target" >&7; done <"$T_DIR/refused.txt"
 check "retried MOs answered" sim "wait_mo_resps 10"
-for _ in $(seq 1 100); do
-	left=$(sql "SELECT (SELECT count(*) FROM txns WHERE state = 'PENDING') + (SELECT count(*) FROM sms_out WHERE state = 'queued') + (SELECT count(*) FROM sms_in WHERE processed_at IS NULL)")
-	[ "$left" = 0 ] && break
-	sleep 0.1
-done
+left=$(wait_settled 100)
 check "nothing left pending or unsent after the recovery" test "$left" = 0
 # the provider outside: each recharge it took is one transaction given to it, and each it
 # did is a SUCCESS here
