@@ -68,6 +68,19 @@ db_exists(struct db *db, const char *sql, const char *a, const char *b)
 	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "lookup");
 }
 
+/* db_exists through the reference cache, keyed by kind and the bound texts. */
+static int
+db_exists_kept(struct db *db, int kind, const char *sql, const char *a, const char *b)
+{
+	int rc = db_ref_get(db, kind, a, b, NULL);
+
+	if (rc < 0) {
+		rc = db_exists(db, sql, a, b);
+		db_ref_put(db, kind, a, b, rc, NULL);
+	}
+	return rc;
+}
+
 int
 db_plan_exists(struct db *db, const char *plan)
 {
@@ -80,26 +93,14 @@ db_plan_has_service(struct db *db, const char *plan, const char *service)
 {
 	static const char sql[] =
 	    "SELECT 1 FROM plans WHERE name = ?1 AND instr(',' || services || ',', ',' || ?2 || ',') > 0";
-	int rc = db_ref_get(db, DB_REF_PLAN_SERVICE, plan, service, NULL);
-
-	if (rc < 0) {
-		rc = db_exists(db, sql, plan, service);
-		db_ref_put(db, DB_REF_PLAN_SERVICE, plan, service, rc, NULL);
-	}
-	return rc;
+	return db_exists_kept(db, DB_REF_PLAN_SERVICE, sql, plan, service);
 }
 
 int
 db_circle_exists(struct db *db, const char *circle)
 {
 	static const char sql[] = "SELECT 1 FROM circles WHERE code = upper(?1)";
-	int rc = db_ref_get(db, DB_REF_CIRCLE, circle, NULL, NULL);
-
-	if (rc < 0) {
-		rc = db_exists(db, sql, circle, NULL);
-		db_ref_put(db, DB_REF_CIRCLE, circle, NULL, rc, NULL);
-	}
-	return rc;
+	return db_exists_kept(db, DB_REF_CIRCLE, sql, circle, NULL);
 }
 
 int32_t
