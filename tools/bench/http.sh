@@ -90,10 +90,12 @@ cpu_row() { row "rechargd CPU per $1 answered (us)" "$(( ($3 - $2) * 1000 / ($4 
 # warm-up (page cache, SQLite's caches, the first connections)
 bench warmup recharge.lua 2 BENCH_RUN=0 || failed=1
 
-# 1. recharge max
+# 1. recharge max (PERF=FILE: perf record of the daemon meanwhile, PERF_OPTS its options)
 c0=$(cpu_ms)
+[ -n "${PERF:-}" ] && { perf record -q ${PERF_OPTS:--g} -o "$PERF" -p "$RD_PID" 2>/dev/null & perf_pid=$!; }
 if bench recharge recharge.lua "$DURATION" BENCH_RUN=1; then
 	c1=$(cpu_ms)
+	[ -n "${PERF:-}" ] && { kill -INT "$perf_pid"; wait "$perf_pid"; }
 	ok=$(field recharge ok_rps); all=$(field recharge rps)
 	row "recharge max rate, $CONNS keep-alive conns (successes/s)" "$ok" ">= 10000" "$(verdict "$ok" ">=" 10000)"
 	n=$(field recharge requests); bad=$(field recharge notsuccess); non2xx=$(field recharge non2xx)
