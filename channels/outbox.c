@@ -233,6 +233,13 @@ sms_state_cb(void *arg, int bound)
 	c->pump_after[0] = c->pump_after[1] = 0;
 	c->answer_run = 0;
 	c->ninflight = c->nbulk = 0;
+	/* what was answered shortly before the link went (or before it last carried an MO,
+	 * when it died silently) may not have reached the SMSC, which then sends it again */
+	if (!bound) {
+		int64_t now = clock_now_ms(), last = c->last_mo_at < now ? c->last_mo_at : now;
+		sms_redelivery_arm(&c->redelivery, last - SMS_REDELIVERY_DOUBT_S * 1000,
+		    now + SMS_REDELIVERY_KEEP_S * 1000);
+	}
 	if (bound)
 		sms_pump_after_commit(c);
 }

@@ -20,11 +20,18 @@ sms_tickets_answer_cb(void *arg, int committed)
 	c->ntickets = 0;
 	c->tickets_deferred = 0;
 	/* counted once durable: a rolled-back batch received nothing */
-	for (int i = 0; committed && i < n; i++)
+	for (int i = 0; committed && i < n; i++) {
 		metrics_inc(METRIC_SMS_IN);
+		if (c->ticket_fp[i] != 0)
+			sms_redelivery_remember(&c->redelivery, c->ticket_fp[i], c->ticket_id[i], clock_now_ms());
+	}
 	for (int i = 0; i < n; i++)
 		if (c->session != NULL)
 			smpp_session_mo_answer(c->session, c->tickets[i], committed ? ESME_ROK : ESME_RX_T_APPN);
+	/* the link went while they waited for the commit: the SMSC sends them again */
+	if (committed && n > 0 && (c->session == NULL || !smpp_session_is_bound(c->session)))
+		sms_redelivery_arm(&c->redelivery, clock_now_ms(),
+		    clock_now_ms() + SMS_REDELIVERY_KEEP_S * 1000);
 	if (!committed && n > 0)
 		log_warn("commit failed: %d deliver_sm answered ESME_RX_T_APPN (the SMSC redelivers)", n);
 	sms_pump(c);
@@ -100,6 +107,31 @@ sms_part_store(struct sms_channel *c, const struct smpp_mo *mo, struct db_sms_in
 	return 1;
 }
 
+/* 1 when the whole MO mo (m filled but its text) is a command that changes something and
+ * equals a suspect of redelivery.c: the SMSC's second delivery of one already processed,
+ * which is then acknowledged only. */
+static int
+sms_redelivered(struct sms_channel *c, const struct smpp_mo *mo, struct db_sms_in *m)
+{
+	int64_t id;
+
+	sms_copy_utf8(m->text, sizeof m->text, mo->text, mo->text_len);
+	/* a question asked twice is answered twice: only what changes something is kept
+	 * from happening twice (a retailer's BAL after a drop must not go unanswered) */
+	if (!sms_text_redact(m->text))
+		return 0;
+	id = sms_redelivery_match(&c->redelivery,
+	    sms_mo_fingerprint(m->source_addr, m->dest_addr, m->data_coding, m->text), c->last_mo_at);
+	if (id == 0)
+		return 0;
+	c->redelivered++;
+	metrics_inc(METRIC_SMS_IN_REDELIVERED);
+	log_info("MO from %s is the SMSC's second delivery of message %lld (its answer was lost "
+	    "with the link or the last process): acknowledged, not processed again",
+	    m->source_addr, (long long)id);
+	return 1;
+}
+
 static uint32_t
 sms_mo_cb(void *arg, const struct smpp_mo *mo, uint64_t ticket)
 {
@@ -111,14 +143,20 @@ sms_mo_cb(void *arg, const struct smpp_mo *mo, uint64_t ticket)
 	/* back-pressure: the SMSC keeps the message and redelivers it */
 	if (c->ntickets >= SMS_TICKETS_MAX || engine_inflight(c->engine) >= c->cfg->max_inflight)
 		return ESME_RX_T_APPN;
-	if (batch_join(c->batch) != 0)
-		return ESME_RX_T_APPN;
+	c->last_mo_at = clock_now_ms();
 	memset(&m, 0, sizeof m);
 	strlcpy_safe(m.source_addr, mo->source_addr, sizeof m.source_addr);
 	m.source_ton = mo->source_ton;
 	m.source_npi = mo->source_npi;
 	strlcpy_safe(m.dest_addr, mo->dest_addr ? mo->dest_addr : "", sizeof m.dest_addr);
 	m.data_coding = mo->data_coding;
+	/* A long MO needs no check: its parts are gone once it completed, so a part sent
+	 * again starts a new message that never completes (and expires). */
+	if (mo->part_total == 0 && sms_redelivery_armed(&c->redelivery, c->last_mo_at) &&
+	    sms_redelivered(c, mo, &m))
+		return ESME_ROK;
+	if (batch_join(c->batch) != 0)
+		return ESME_RX_T_APPN;
 	if (mo->part_total > 0) {
 		/* a part is answered only once stored, like a whole message */
 		if (db_savepoint(db) != 0)
@@ -138,8 +176,15 @@ sms_mo_cb(void *arg, const struct smpp_mo *mo, uint64_t ticket)
 		if (sms_store_and_process(c, &m) != 0)
 			return ESME_RX_T_APPN;
 	}
-	if (c->tickets == NULL)
+	if (c->tickets == NULL) {
 		c->tickets = xcalloc(SMS_TICKETS_MAX, sizeof *c->tickets);
+		c->ticket_fp = xcalloc(SMS_TICKETS_MAX, sizeof *c->ticket_fp);
+		c->ticket_id = xcalloc(SMS_TICKETS_MAX, sizeof *c->ticket_id);
+	}
+	/* m.text is now as stored (PINs masked): what a copy is recognised by */
+	c->ticket_fp[c->ntickets] = m.id != 0 ? sms_mo_fingerprint(m.source_addr, m.dest_addr,
+	    m.data_coding, m.text) : 0;
+	c->ticket_id[c->ntickets] = m.id;
 	c->tickets[c->ntickets++] = ticket;
 	if (!c->tickets_deferred) {
 		c->tickets_deferred = 1;
@@ -183,7 +228,9 @@ sms_channel_recover(struct sms_channel *c)
 		return -1;
 	if (total > 0)
 		log_info("processed %d messages stored before the last stop", total);
-	return 0;
+	/* the last process may have died between a commit and its answers */
+	return sms_redelivery_load(&c->redelivery, db, SMS_REDELIVERY_DOUBT_S * 1000,
+	    SMS_REDELIVERY_KEEP_S * 1000);
 }
 
 /* ---- transactions that started as SMS ----------------------------------------------- */
@@ -269,6 +316,8 @@ sms_channel_free(struct sms_channel *c)
 	if (c->answers_ev != NULL)
 		event_free(c->answers_ev);
 	free(c->tickets);
+	free(c->ticket_fp);
+	free(c->ticket_id);
 	free(c);
 }
 

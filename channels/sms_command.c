@@ -344,13 +344,16 @@ sms_text_mask_token(char *text, const char *tok)
 }
 
 /* Stored texts are read by people (rechargectl, backups): a PIN there is a PIN lost. */
-void
+int
 sms_text_redact(char *text)
 {
 	struct parser_command cmd;
 	size_t len = strlen(text), i = 0, start;
+	int writes;
 
 	parser_parse(text, len, &cmd);
+	writes = cmd.error == PARSER_OK && cmd.verb != PARSER_NONE && cmd.verb != PARSER_BAL &&
+	    cmd.verb != PARSER_ST && cmd.verb != PARSER_LAST && cmd.verb != PARSER_HELP;
 	if (cmd.verb == PARSER_PIN) {
 		while (i < len && sms_text_sep(text[i]))
 			i++;
@@ -359,12 +362,12 @@ sms_text_redact(char *text)
 		for (; i < len; i++)
 			if (text[i] >= '0' && text[i] <= '9')
 				text[i] = '*';
-		return;
+		return writes;
 	}
 	sms_text_mask_token(text, cmd.pin);
 	sms_text_mask_token(text, cmd.pin_new);
 	if (cmd.pin[0] != '\0' || cmd.error == PARSER_OK)
-		return;
+		return writes;
 	/* refused texts: a trailing 4 to 6 digits is taken for a PIN */
 	while (len > 0 && sms_text_sep(text[len - 1]))
 		len--;
@@ -372,4 +375,5 @@ sms_text_redact(char *text)
 		;
 	if (len - start >= 4 && len - start <= 6 && (start == 0 || sms_text_sep(text[start - 1])))
 		memset(text + start, '*', len - start);
+	return writes;
 }

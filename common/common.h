@@ -204,7 +204,7 @@ int apikey_ip_allowed(const char *allow_ips, const char *ip);
  * Labels are statuses, operator codes, provider names, HTTP codes: never keys or PINs. */
 enum metric_counter { METRIC_SMS_IN, METRIC_SMS_OUT, METRIC_SMS_OUT_REFUSED, METRIC_STORAGE_REFUSED,
     METRIC_COMMIT_FAILED, METRIC_CHECKPOINT_THREAD, METRIC_CHECKPOINT_INLINE, METRIC_CHECKPOINT_FAILED,
-    METRIC_COUNTERS };
+    METRIC_SMS_IN_REDELIVERED, METRIC_COUNTERS };
 void metrics_inc(enum metric_counter m);
 /* A settled recharge: final state ("SUCCESS", "FAILED"...), operator code, provider name. */
 void metrics_recharge(const char *status, const char *operator_code, const char *provider);

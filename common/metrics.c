@@ -46,6 +46,9 @@ static const struct { const char *name, *help; } metrics_counter_info[METRIC_COU
 	    "WAL checkpoints the loop ran itself because the WAL reached its limit." },
 	[METRIC_CHECKPOINT_FAILED] = { "rechargd_db_checkpoint_failures_total",
 	    "WAL checkpoints that failed (I/O error, disk full); busy ones are not counted." },
+	[METRIC_SMS_IN_REDELIVERED] = { "rechargd_sms_in_redelivered_total",
+	    "MOs taken for the SMSC's second delivery of one already processed (its answer lost "
+	    "with the link or the process): acknowledged, not processed again." },
 };
 static uint64_t metrics_counters[METRIC_COUNTERS];
 

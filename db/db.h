@@ -290,6 +290,9 @@ struct db_sms_in {
 	int64_t received_at;
 };
 int db_sms_in_add(struct db *db, struct db_sms_in *m);          /* sets m->id */
+/* The last n processed MOs, newest first (at most the last n rows are read). 0 or -1. */
+int db_sms_in_each_recent(struct db *db, int n, void (*cb)(void *, const struct db_sms_in *),
+    void *arg);
 /* Marks an MO processed (txn 0: none); text, when not NULL, replaces the stored text
  * (the same text with its PINs masked, so same length: overwritten in place). */
 int db_sms_in_done(struct db *db, int64_t id, int64_t txn, const char *text);

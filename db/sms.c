@@ -48,6 +48,36 @@ db_sms_in_done(struct db *db, int64_t id, int64_t txn, const char *text)
 }
 
 int
+db_sms_in_each_recent(struct db *db, int n, void (*cb)(void *, const struct db_sms_in *), void *arg)
+{
+	static const char sql[] =
+	    "SELECT id, source_addr, dest_addr, data_coding, text, received_at FROM sms_in"
+	    " WHERE id > (SELECT coalesce(max(id), 0) FROM sms_in) - ?1 AND processed_at IS NOT NULL"
+	    " ORDER BY id DESC";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	struct db_sms_in *m = xcalloc(1, sizeof *m);
+	int rc;
+
+	if (st == NULL) {
+		free(m);
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, n);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		m->id = sqlite3_column_int64(st, 0);
+		db_col_text(st, 1, m->source_addr, sizeof m->source_addr);
+		db_col_text(st, 2, m->dest_addr, sizeof m->dest_addr);
+		m->data_coding = sqlite3_column_int(st, 3);
+		db_col_text(st, 4, m->text, sizeof m->text);
+		m->received_at = sqlite3_column_int64(st, 5);
+		cb(arg, m);
+	}
+	sqlite3_reset(st);
+	free(m);
+	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, "recent MOs");
+}
+
+int
 db_sms_in_pending(struct db *db, struct db_sms_in *out, int n)
 {
 	static const char sql[] =

@@ -2,10 +2,11 @@
 # SMPP faults: the real rechargd (window 10, no TPS cap to speak of) against a
 # misbehaving SMSC simulator. A burst of 1,000 recharges while the SMSC drops the link
 # five times and throttles; SIGKILL with replies outstanding; throttling and a full
-# queue; a permanent refusal; an SMSC that never answers; a silent link; refused binds.
-# Afterwards every MO has its reply accepted by the SMSC, and a reply came twice only
-# if it was outstanding (sent, its answer not received) when a link broke, at most once
-# per break. Prints "ok NAME" / "not ok NAME" per check; every wait is bounded.
+# queue; a permanent refusal; an SMSC that never answers; a silent link; refused binds;
+# an MO delivered again because its answer was lost with the link or the process.
+# Afterwards every MO has its reply accepted by the SMSC, each was processed once, and a
+# reply came twice only if it was outstanding (sent, its answer not received) when a
+# link broke, at most once per break. Prints "ok NAME" / "not ok NAME" per check; every wait is bounded.
 . "$(dirname "$0")/../lib.sh"
 
 N_PER=${FAULTS_PER_RETAILER:-200}         # (a): five retailers, 1,000 recharges
@@ -129,7 +130,11 @@ n=$(sql "SELECT count(*) FROM txns t JOIN retailers r ON r.id = t.retailer_id WH
 check "(a) every recharge's final SMS accepted by the SMSC ($n without)" test "$n" -eq 0
 check "(a) a second copy only of a reply outstanding at a drop, once per drop" dups_ok "(a)" "$A_IN"
 repeats=$(sql "SELECT count(*) - count(DISTINCT dest_addr || text) FROM sms_out WHERE dest_addr IN ($A_IN)")
-echo "# (a) the outbox itself repeats a text $repeats times (redelivered MOs answered ERR 1006)"
+echo "# (a) the outbox itself repeats a text $repeats times"
+n=$(sql "SELECT count(*) FROM sms_in WHERE source_addr IN ($A_IN)")
+redelivered=$(grep -c "second delivery of message" "$T_DIR/rechargd.log")
+check "(a) each MO processed once: $redelivered delivered again recognised ($n stored)" \
+	test "$n" -eq "$N_A" -a "$redelivered" -gt 0
 check "(a) simulator: MT_DUP at most drops + the outbox's own repeats ($(lines '^MT_DUP to=') seen)" \
 	sim "expect_dups_at_most $((drops + repeats))"
 out=$(ctl check 2>&1); rc=$?
@@ -204,6 +209,35 @@ wait_until 30 settled "'$r'"
 check "(b) every reply accepted after the restart" \
 	test "$(sql "SELECT count(*) FROM sms_out WHERE dest_addr = '$r' AND state = 'sent'")" -eq 30 -a "$(left "'$r'")" = 0
 check "(b) a second copy only of a reply outstanding at the kill" dups_ok "(b)" "'$r'"
+
+# ---- (h) an MO delivered again: its deliver_sm_resp lost with the link, or the process --
+ADMIN=919810000099; TD=919810000050
+ctl admin add $ADMIN --pin 4321 >/dev/null
+ctl retailer add $TD --name "Topped Shop" >/dev/null
+wallet() { sql "SELECT a.balance FROM accounts a JOIN retailers r ON r.wallet_account = a.id WHERE r.msisdn = '$TD'"; }
+seen_again() { grep -c "MO from $ADMIN is the SMSC's second delivery" "$T_DIR/rechargd.log"; }
+drops0=$(lines '^DROPPED peer=')
+sim "wait_bound 15" "drop_after_mo 1" "mo $ADMIN TOPUP $TD 100 4321" >/dev/null
+wait_until 20 at_least $((drops0 + 1)) '^DROPPED peer='
+check "(h) link: the TOPUP is delivered again after the drop and answered" \
+	sim "wait_bound 15" "wait_mo_resps 30" "expect 10 $ADMIN ^OK TOPUP"
+check "(h) link: credited once (wallet $(wallet) paise), seen again once ($(seen_again))" \
+	test "$(wallet)" = 10000 -a "$(seen_again)" = 1
+check "(h) a question is answered each time, a drop between" sim "expect 10 $TD ^Wallet credited Rs100\.00" \
+	"mo $TD BAL" "expect 10 $TD ^BAL Bal:Rs100\.00" \
+	"drop" "wait_bound 15" "mo $TD BAL" "expect 10 $TD ^BAL Bal:Rs100\.00"
+# the process: stored and committed, the answer lost, the daemon killed before it rebinds
+drops0=$(lines '^DROPPED peer=')
+in0=$(sql "SELECT count(*) FROM sms_in WHERE source_addr = '$ADMIN'")
+sim "bind_resp ESME_RBINDFAIL" "drop_after_mo 1" "mo $ADMIN TOPUP $TD 50 4321" >/dev/null
+wait_until 20 test "$(sql "SELECT count(*) FROM sms_in WHERE source_addr = '$ADMIN' AND processed_at IS NOT NULL")" -gt "$in0"
+wait_until 20 at_least $((drops0 + 1)) '^DROPPED peer='
+kill -9 "$T_RD_PID"; wait "$T_RD_PID" 2>/dev/null
+sim "bind_resp ESME_ROK" >/dev/null
+rd_start
+check "(h) restart: delivered again to the new process and answered" sim "wait_bound 20" "wait_mo_resps 30"
+check "(h) restart: credited once (wallet $(wallet) paise), seen again ($(seen_again) in all)" \
+	test "$(wallet)" = 15000 -a "$(seen_again)" = 2
 
 # ---- the whole run -------------------------------------------------------------------
 sim "stats" >/dev/null
