@@ -52,10 +52,11 @@ int64_t sms_channel_handle(struct sms_channel *c, const struct db_sms_in *m, cha
 /* Masks, in place and keeping the length, the PINs an MO text carries: the token the
  * parser takes as the PIN (and the new PIN), every digit after the verb of PIN, and a
  * trailing 4-6 digit token of a text the parser refused. What reaches sms_in storage
- * after processing (docs/security.md); the parser must be initialised. Returns 1 when
- * text is a command that changes something (RC, DTH, TOPUP, REG, PIN, CMP, BLOCK,
+ * after processing (docs/security.md); the parser must be initialised. */
+void sms_text_redact(char *text);
+/* 1 when text is a command that changes something (RC, DTH, TOPUP, REG, PIN, CMP, BLOCK,
  * UNBLOCK), 0 for a question (BAL, ST, LAST, HELP) or a refused text. */
-int sms_text_redact(char *text);
+int sms_text_changes_state(const char *text);
 
 /* ---- http.c ---------------------------------------------------------------------- */
 struct http_channel;

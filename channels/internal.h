@@ -17,11 +17,12 @@
 #define SMS_REDELIVERY_DOUBT_S 10  /* answered this long before a drop: maybe not received */
 #define SMS_REDELIVERY_KEEP_S 300  /* how long after a drop (or start) a copy is recognised */
 
-/* An MO answered ESME_ROK (redelivery.c). */
+/* An MO answered ESME_ROK (redelivery.c); times monotonic ms. */
 struct sms_recent {
 	uint64_t fp;                   /* sms_mo_fingerprint */
 	int64_t id;                    /* its sms_in row */
-	int64_t at;                    /* ms: answered (remembered), received (loaded at start) */
+	int64_t at;                    /* answered */
+	int64_t until;                 /* a suspect until then */
 	int matched;                   /* a suspect seen again */
 };
 
@@ -31,7 +32,7 @@ struct sms_redelivery {
 	int head, n;
 	struct sms_recent suspects[SMS_SUSPECTS_MAX];   /* sorted by fingerprint */
 	int nsuspects;
-	int64_t until;                 /* ms: suspects are recognised until then */
+	int64_t until;                 /* the latest suspect's end */
 };
 
 /* An answer of the SMSC to a reply, kept until it is on disk. */
@@ -71,22 +72,25 @@ struct sms_channel {
 	uint64_t *ticket_fp;           /* per ticket: its MO's fingerprint, 0 none (a part) */
 	int64_t *ticket_id;            /* per ticket: its sms_in row */
 	struct sms_redelivery redelivery;
-	uint64_t redelivered;          /* MOs recognised and not processed again */
-	int64_t last_mo_at;            /* ms: the last deliver_sm taken */
+	struct mac64 *fp_key;          /* sms_mo_fingerprint's key, from the engine's pepper */
+	int64_t last_mo_at;            /* monotonic ms: the last deliver_sm taken; 0 none yet */
 };
 
 /* redelivery.c: fingerprints of answered MOs; after a drop or a start, those answered
  * shortly before are suspects, and an MO equal to one (sender, destination, coding, text
- * with PINs masked) is taken as the SMSC's second delivery, at most once per suspect. */
-uint64_t sms_mo_fingerprint(const char *source, const char *dest, int coding, const char *text);
+ * as received) is taken as the SMSC's second delivery, at most once per suspect. Times
+ * are monotonic ms. */
+uint64_t sms_mo_fingerprint(struct mac64 *key, const char *source, const char *dest, int coding,
+    const char *text);
 void sms_redelivery_remember(struct sms_redelivery *r, uint64_t fp, int64_t id, int64_t at);
-/* What was answered since `since` (ms) becomes suspect until `until` (ms). */
-void sms_redelivery_arm(struct sms_redelivery *r, int64_t since, int64_t until);
+/* What was answered since `since` becomes suspect until `until`; live earlier suspects
+ * stay. */
+void sms_redelivery_arm(struct sms_redelivery *r, int64_t since, int64_t until, int64_t now);
 int sms_redelivery_armed(const struct sms_redelivery *r, int64_t now);
-/* The sms_in id of the suspect fp matches (now no longer a suspect), or 0. */
+/* The sms_in id of a live suspect with fingerprint fp (then seen: not again), or 0. */
 int64_t sms_redelivery_match(struct sms_redelivery *r, uint64_t fp, int64_t now);
-/* Remembers what the last process stored and arms: its last doubt_ms become suspects
- * for keep_ms. 0 or -1 (a read error). */
+/* Remembers the fingerprints the last process stored and arms: its final doubt_ms
+ * become suspects for keep_ms. 0 or -1 (a read error). */
 int sms_redelivery_load(struct sms_redelivery *r, struct db *db, int64_t doubt_ms, int64_t keep_ms);
 
 /* outbox.c: hand queued replies to the session once no batch is open. */

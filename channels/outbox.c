@@ -236,9 +236,9 @@ sms_state_cb(void *arg, int bound)
 	/* what was answered shortly before the link went (or before it last carried an MO,
 	 * when it died silently) may not have reached the SMSC, which then sends it again */
 	if (!bound) {
-		int64_t now = clock_now_ms(), last = c->last_mo_at < now ? c->last_mo_at : now;
+		int64_t now = clock_mono_ms(), last = c->last_mo_at != 0 ? c->last_mo_at : now;
 		sms_redelivery_arm(&c->redelivery, last - SMS_REDELIVERY_DOUBT_S * 1000,
-		    now + SMS_REDELIVERY_KEEP_S * 1000);
+		    now + SMS_REDELIVERY_KEEP_S * 1000, now);
 	}
 	if (bound)
 		sms_pump_after_commit(c);

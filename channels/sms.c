@@ -15,23 +15,25 @@ static void
 sms_tickets_answer_cb(void *arg, int committed)
 {
 	struct sms_channel *c = arg;
-	int n = c->ntickets;
+	int n = c->ntickets, lost = 0;
+	int64_t now = clock_mono_ms();
 
 	c->ntickets = 0;
 	c->tickets_deferred = 0;
-	/* counted once durable: a rolled-back batch received nothing */
-	for (int i = 0; committed && i < n; i++) {
-		metrics_inc(METRIC_SMS_IN);
-		if (c->ticket_fp[i] != 0)
-			sms_redelivery_remember(&c->redelivery, c->ticket_fp[i], c->ticket_id[i], clock_now_ms());
+	for (int i = 0; i < n; i++) {
+		/* counted and remembered once durable: a rolled-back batch received nothing */
+		if (committed) {
+			metrics_inc(METRIC_SMS_IN);
+			if (c->ticket_fp[i] != 0)
+				sms_redelivery_remember(&c->redelivery, c->ticket_fp[i], c->ticket_id[i], now);
+		}
+		if (smpp_session_mo_answer(c->session, c->tickets[i], committed ? ESME_ROK : ESME_RX_T_APPN) != 0 &&
+		    committed && c->ticket_fp[i] != 0)
+			lost = 1;
 	}
-	for (int i = 0; i < n; i++)
-		if (c->session != NULL)
-			smpp_session_mo_answer(c->session, c->tickets[i], committed ? ESME_ROK : ESME_RX_T_APPN);
-	/* the link went while they waited for the commit: the SMSC sends them again */
-	if (committed && n > 0 && (c->session == NULL || !smpp_session_is_bound(c->session)))
-		sms_redelivery_arm(&c->redelivery, clock_now_ms(),
-		    clock_now_ms() + SMS_REDELIVERY_KEEP_S * 1000);
+	/* their connection went while they waited for the commit: the SMSC sends them again */
+	if (lost)
+		sms_redelivery_arm(&c->redelivery, now, now + SMS_REDELIVERY_KEEP_S * 1000, now);
 	if (!committed && n > 0)
 		log_warn("commit failed: %d deliver_sm answered ESME_RX_T_APPN (the SMSC redelivers)", n);
 	sms_pump(c);
@@ -55,7 +57,7 @@ sms_store_and_process(struct sms_channel *c, struct db_sms_in *m)
 	    db_sms_out_answer(db, m->source_addr, m->source_ton, m->source_npi, reply, m->id, txn) < 0)
 		goto fail;
 	sms_text_redact(m->text);
-	if (db_sms_in_done(db, m->id, txn, m->text) != 0 || db_release(db) != 0)
+	if (db_sms_in_done(db, m->id, txn, m->text, m->fp) != 0 || db_release(db) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -107,29 +109,31 @@ sms_part_store(struct sms_channel *c, const struct smpp_mo *mo, struct db_sms_in
 	return 1;
 }
 
-/* 1 when the whole MO mo (m filled but its text) is a command that changes something and
- * equals a suspect of redelivery.c: the SMSC's second delivery of one already processed,
- * which is then acknowledged only. */
+/* 1 when MO m (as received, its fingerprint in m->fp) changes something and equals a
+ * suspect of redelivery.c: the SMSC's second delivery of one already processed, to be
+ * acknowledged only. Its answer now may be lost too: it is remembered again. */
 static int
-sms_redelivered(struct sms_channel *c, const struct smpp_mo *mo, struct db_sms_in *m)
+sms_redelivered(struct sms_channel *c, const struct db_sms_in *m)
 {
-	int64_t id;
+	int64_t id, now = c->last_mo_at;
 
-	sms_copy_utf8(m->text, sizeof m->text, mo->text, mo->text_len);
-	/* a question asked twice is answered twice: only what changes something is kept
-	 * from happening twice (a retailer's BAL after a drop must not go unanswered) */
-	if (!sms_text_redact(m->text))
+	if (m->fp == 0 || !sms_redelivery_armed(&c->redelivery, now) || !sms_text_changes_state(m->text) ||
+	    (id = sms_redelivery_match(&c->redelivery, m->fp, now)) == 0)
 		return 0;
-	id = sms_redelivery_match(&c->redelivery,
-	    sms_mo_fingerprint(m->source_addr, m->dest_addr, m->data_coding, m->text), c->last_mo_at);
-	if (id == 0)
-		return 0;
-	c->redelivered++;
+	sms_redelivery_remember(&c->redelivery, m->fp, id, now);
 	metrics_inc(METRIC_SMS_IN_REDELIVERED);
 	log_info("MO from %s is the SMSC's second delivery of message %lld (its answer was lost "
 	    "with the link or the last process): acknowledged, not processed again",
 	    m->source_addr, (long long)id);
 	return 1;
+}
+
+/* The key comes with the engine (its pepper); without one nothing is recognised. */
+static uint64_t
+sms_fingerprint(struct sms_channel *c, const struct db_sms_in *m)
+{
+	return c->fp_key != NULL ?
+	    sms_mo_fingerprint(c->fp_key, m->source_addr, m->dest_addr, m->data_coding, m->text) : 0;
 }
 
 static uint32_t
@@ -143,25 +147,32 @@ sms_mo_cb(void *arg, const struct smpp_mo *mo, uint64_t ticket)
 	/* back-pressure: the SMSC keeps the message and redelivers it */
 	if (c->ntickets >= SMS_TICKETS_MAX || engine_inflight(c->engine) >= c->cfg->max_inflight)
 		return ESME_RX_T_APPN;
-	c->last_mo_at = clock_now_ms();
+	c->last_mo_at = clock_mono_ms();
 	memset(&m, 0, sizeof m);
 	strlcpy_safe(m.source_addr, mo->source_addr, sizeof m.source_addr);
 	m.source_ton = mo->source_ton;
 	m.source_npi = mo->source_npi;
 	strlcpy_safe(m.dest_addr, mo->dest_addr ? mo->dest_addr : "", sizeof m.dest_addr);
 	m.data_coding = mo->data_coding;
-	/* A long MO needs no check: its parts are gone once it completed, so a part sent
-	 * again starts a new message that never completes (and expires). */
-	if (mo->part_total == 0 && sms_redelivery_armed(&c->redelivery, c->last_mo_at) &&
-	    sms_redelivered(c, mo, &m))
-		return ESME_ROK;
+	if (mo->part_total == 0) {
+		sms_copy_utf8(m.text, sizeof m.text, mo->text, mo->text_len);
+		m.fp = sms_fingerprint(c, &m);
+		if (sms_redelivered(c, &m))
+			return ESME_ROK;
+	}
 	if (batch_join(c->batch) != 0)
 		return ESME_RX_T_APPN;
 	if (mo->part_total > 0) {
-		/* a part is answered only once stored, like a whole message */
+		/* a part is answered only once stored, like a whole message; a long MO
+		 * delivered again completes again (its parts went when it first did) */
 		if (db_savepoint(db) != 0)
 			return ESME_RX_T_APPN;
 		rc = sms_part_store(c, mo, &m);
+		if (rc == 1) {
+			m.fp = sms_fingerprint(c, &m);
+			if (sms_redelivered(c, &m))
+				rc = 0;          /* its parts consumed, answered as stored */
+		}
 		if (rc < 0 || (rc == 1 && sms_store_and_process(c, &m) != 0)) {
 			log_error("cannot store a part of a long MO from %s: %s", mo->source_addr, db_error(db));
 			db_rollback_to(db);
@@ -171,19 +182,15 @@ sms_mo_cb(void *arg, const struct smpp_mo *mo, uint64_t ticket)
 			db_rollback_to(db);
 			return ESME_RX_T_APPN;
 		}
-	} else {
-		sms_copy_utf8(m.text, sizeof m.text, mo->text, mo->text_len);
-		if (sms_store_and_process(c, &m) != 0)
-			return ESME_RX_T_APPN;
-	}
+	} else if (sms_store_and_process(c, &m) != 0)
+		return ESME_RX_T_APPN;
 	if (c->tickets == NULL) {
 		c->tickets = xcalloc(SMS_TICKETS_MAX, sizeof *c->tickets);
 		c->ticket_fp = xcalloc(SMS_TICKETS_MAX, sizeof *c->ticket_fp);
 		c->ticket_id = xcalloc(SMS_TICKETS_MAX, sizeof *c->ticket_id);
 	}
-	/* m.text is now as stored (PINs masked): what a copy is recognised by */
-	c->ticket_fp[c->ntickets] = m.id != 0 ? sms_mo_fingerprint(m.source_addr, m.dest_addr,
-	    m.data_coding, m.text) : 0;
+	/* a part that did not complete a message has no row: nothing to recognise */
+	c->ticket_fp[c->ntickets] = m.id != 0 ? m.fp : 0;
 	c->ticket_id[c->ntickets] = m.id;
 	c->tickets[c->ntickets++] = ticket;
 	if (!c->tickets_deferred) {
@@ -211,12 +218,13 @@ sms_channel_recover(struct sms_channel *c)
 	while ((n = db_sms_in_pending(db, rows, 64)) > 0) {
 		for (int i = 0; i < n; i++) {
 			char reply[1024];
+			uint64_t fp = sms_fingerprint(c, &rows[i]);     /* as received, unmasked */
 			int64_t txn = sms_channel_handle(c, &rows[i], reply, sizeof reply);
 			if (txn >= 0)
 				sms_text_redact(rows[i].text);
 			if (txn < 0 || (reply[0] != '\0' && db_sms_out_answer(db, rows[i].source_addr,
 			    rows[i].source_ton, rows[i].source_npi, reply, rows[i].id, txn) < 0) ||
-			    db_sms_in_done(db, rows[i].id, txn, rows[i].text) != 0) {
+			    db_sms_in_done(db, rows[i].id, txn, rows[i].text, fp) != 0) {
 				free(rows);
 				return -1;
 			}
@@ -300,8 +308,8 @@ sms_channel_new(struct event_base *base, struct batch *batch, struct engine *eng
 
 	c->base = base;
 	c->batch = batch;
-	c->engine = engine;
 	c->cfg = cfg;
+	sms_channel_set_engine(c, engine);
 	c->sweep_ev = event_new(base, -1, EV_PERSIST, sms_sweep_cb, c);
 	event_add(c->sweep_ev, &tv);
 	return c;
@@ -318,6 +326,7 @@ sms_channel_free(struct sms_channel *c)
 	free(c->tickets);
 	free(c->ticket_fp);
 	free(c->ticket_id);
+	mac64_free(c->fp_key);
 	free(c);
 }
 
@@ -331,6 +340,8 @@ void
 sms_channel_set_engine(struct sms_channel *c, struct engine *engine)
 {
 	c->engine = engine;
+	mac64_free(c->fp_key);
+	c->fp_key = engine != NULL ? mac64_new(engine_pepper(engine), "rechargd MO fingerprint") : NULL;
 }
 
 void

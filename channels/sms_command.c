@@ -344,16 +344,13 @@ sms_text_mask_token(char *text, const char *tok)
 }
 
 /* Stored texts are read by people (rechargectl, backups): a PIN there is a PIN lost. */
-int
+void
 sms_text_redact(char *text)
 {
 	struct parser_command cmd;
 	size_t len = strlen(text), i = 0, start;
-	int writes;
 
 	parser_parse(text, len, &cmd);
-	writes = cmd.error == PARSER_OK && cmd.verb != PARSER_NONE && cmd.verb != PARSER_BAL &&
-	    cmd.verb != PARSER_ST && cmd.verb != PARSER_LAST && cmd.verb != PARSER_HELP;
 	if (cmd.verb == PARSER_PIN) {
 		while (i < len && sms_text_sep(text[i]))
 			i++;
@@ -362,12 +359,12 @@ sms_text_redact(char *text)
 		for (; i < len; i++)
 			if (text[i] >= '0' && text[i] <= '9')
 				text[i] = '*';
-		return writes;
+		return;
 	}
 	sms_text_mask_token(text, cmd.pin);
 	sms_text_mask_token(text, cmd.pin_new);
 	if (cmd.pin[0] != '\0' || cmd.error == PARSER_OK)
-		return writes;
+		return;
 	/* refused texts: a trailing 4 to 6 digits is taken for a PIN */
 	while (len > 0 && sms_text_sep(text[len - 1]))
 		len--;
@@ -375,5 +372,22 @@ sms_text_redact(char *text)
 		;
 	if (len - start >= 4 && len - start <= 6 && (start == 0 || sms_text_sep(text[start - 1])))
 		memset(text + start, '*', len - start);
-	return writes;
+}
+
+/* Only these may not happen twice when the SMSC delivers an MO again; a question asked
+ * twice is answered twice (a retailer's BAL after a link flap must get its answer). */
+int
+sms_text_changes_state(const char *text)
+{
+	struct parser_command cmd;
+
+	parser_parse(text, strlen(text), &cmd);
+	if (cmd.error != PARSER_OK)
+		return 0;
+	switch (cmd.verb) {
+	case PARSER_NONE: case PARSER_BAL: case PARSER_ST: case PARSER_LAST: case PARSER_HELP:
+		return 0;
+	default:
+		return 1;
+	}
 }

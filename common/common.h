@@ -177,6 +177,13 @@ void pin_hash(const uint8_t pepper[PEPPER_LEN], const char *msisdn, const char *
 /* Constant-time comparison of a PIN against a stored hash; 1 when it matches. */
 int pin_verify(const uint8_t pepper[PEPPER_LEN], const char *msisdn, const char *pin,
     const char *stored_hash);
+/* A keyed 64-bit fingerprint (SipHash-2-4, OpenSSL's EVP_MAC) for texts that may hold a
+ * PIN: its key is HMAC-SHA256(pepper, purpose), so the database alone cannot test PIN
+ * guesses against a stored one. One context, reused: about as cheap as the copy. */
+struct mac64;
+struct mac64 *mac64_new(const uint8_t pepper[PEPPER_LEN], const char *purpose);   /* NULL: OpenSSL lacks it */
+uint64_t mac64(struct mac64 *m, const void *data, size_t len);
+void mac64_free(struct mac64 *m);                      /* NULL ok */
 
 /* ---- API keys (apikey.c) ----------------------------------------------------
  * A key is "rk_" and 43 base64url characters of 32 random bytes (256 bits), so a plain

@@ -1,12 +1,15 @@
-/* common/secret.c: the pepper file and PIN hashes. */
+/* common/secret.c: the pepper file, PIN hashes and keyed fingerprints. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "common/common.h"
 
@@ -80,4 +83,59 @@ pin_verify(const uint8_t pepper[PEPPER_LEN], const char *msisdn, const char *pin
 		return 0;
 	pin_hash(pepper, msisdn, pin, h);
 	return ct_equal(h, stored_hash, PIN_HASH_BUFSZ - 1);
+}
+
+struct mac64 {
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx;
+};
+
+struct mac64 *
+mac64_new(const uint8_t pepper[PEPPER_LEN], const char *purpose)
+{
+	struct mac64 *m = xcalloc(1, sizeof *m);
+	uint8_t key[32];
+	unsigned int klen = sizeof key;
+	size_t size = 8;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+		OSSL_PARAM_construct_end(),
+	};
+
+	HMAC(EVP_sha256(), pepper, PEPPER_LEN, (const uint8_t *)purpose, strlen(purpose), key, &klen);
+	m->mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+	m->ctx = m->mac != NULL ? EVP_MAC_CTX_new(m->mac) : NULL;
+	/* SipHash takes 16 key bytes; the size is set with the key, and kept by each init */
+	if (m->ctx == NULL || !EVP_MAC_init(m->ctx, key, 16, params)) {
+		OPENSSL_cleanse(key, sizeof key);
+		mac64_free(m);
+		return NULL;
+	}
+	OPENSSL_cleanse(key, sizeof key);
+	return m;
+}
+
+uint64_t
+mac64(struct mac64 *m, const void *data, size_t len)
+{
+	uint8_t out[8];
+	size_t n = 0;
+	uint64_t v = 0;
+
+	if (!EVP_MAC_init(m->ctx, NULL, 0, NULL) || !EVP_MAC_update(m->ctx, data, len) ||
+	    !EVP_MAC_final(m->ctx, out, &n, sizeof out) || n != sizeof out)
+		fatal("mac64: SipHash failed");
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | out[i];
+	return v;
+}
+
+void
+mac64_free(struct mac64 *m)
+{
+	if (m == NULL)
+		return;
+	EVP_MAC_CTX_free(m->ctx);
+	EVP_MAC_free(m->mac);
+	free(m);
 }

@@ -30,10 +30,11 @@ db_sms_in_add(struct db *db, struct db_sms_in *m)
 }
 
 int
-db_sms_in_done(struct db *db, int64_t id, int64_t txn, const char *text)
+db_sms_in_done(struct db *db, int64_t id, int64_t txn, const char *text, uint64_t fp)
 {
 	static const char sql[] =
-	    "UPDATE sms_in SET processed_at = ?2, txn_id = ?3, text = coalesce(?4, text) WHERE id = ?1";
+	    "UPDATE sms_in SET processed_at = ?2, txn_id = ?3, text = coalesce(?4, text), fp = ?5"
+	    " WHERE id = ?1";
 	sqlite3_stmt *st = db_stmt(db, sql);
 
 	if (st == NULL)
@@ -44,6 +45,8 @@ db_sms_in_done(struct db *db, int64_t id, int64_t txn, const char *text)
 		sqlite3_bind_int64(st, 3, txn);
 	if (text != NULL)
 		sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+	if (fp != 0)
+		sqlite3_bind_int64(st, 5, (int64_t)fp);
 	return db_exec_stmt(db, st, "sms_in done");
 }
 
@@ -51,9 +54,9 @@ int
 db_sms_in_each_recent(struct db *db, int n, void (*cb)(void *, const struct db_sms_in *), void *arg)
 {
 	static const char sql[] =
-	    "SELECT id, source_addr, dest_addr, data_coding, text, received_at FROM sms_in"
+	    "SELECT id, source_addr, dest_addr, data_coding, received_at, fp FROM sms_in"
 	    " WHERE id > (SELECT coalesce(max(id), 0) FROM sms_in) - ?1 AND processed_at IS NOT NULL"
-	    " ORDER BY id DESC";
+	    " AND fp IS NOT NULL ORDER BY id DESC";
 	sqlite3_stmt *st = db_stmt(db, sql);
 	struct db_sms_in *m = xcalloc(1, sizeof *m);
 	int rc;
@@ -68,8 +71,8 @@ db_sms_in_each_recent(struct db *db, int n, void (*cb)(void *, const struct db_s
 		db_col_text(st, 1, m->source_addr, sizeof m->source_addr);
 		db_col_text(st, 2, m->dest_addr, sizeof m->dest_addr);
 		m->data_coding = sqlite3_column_int(st, 3);
-		db_col_text(st, 4, m->text, sizeof m->text);
-		m->received_at = sqlite3_column_int64(st, 5);
+		m->received_at = sqlite3_column_int64(st, 4);
+		m->fp = (uint64_t)sqlite3_column_int64(st, 5);
 		cb(arg, m);
 	}
 	sqlite3_reset(st);

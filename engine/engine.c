@@ -91,6 +91,12 @@ engine_flight_remove(struct engine *e, int64_t txn)
 	e->ninflight--;
 }
 
+const uint8_t *
+engine_pepper(const struct engine *e)
+{
+	return e->pepper;
+}
+
 int
 engine_inflight(const struct engine *e)
 {

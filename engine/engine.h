@@ -84,6 +84,8 @@ int engine_resume(struct engine *e);
 /* Number of recharges waiting on a provider (back-pressure for channels, against
  * [engine] max_inflight). */
 int engine_inflight(const struct engine *e);
+/* The pepper (PEPPER_LEN bytes) the engine was made with: keys for PINs and fingerprints. */
+const uint8_t *engine_pepper(const struct engine *e);
 
 /* ---- PIN and account state ----------------------------------------------------------- */
 /* Checks the retailer may act and, when it has a PIN, that pin is it (counting wrong ones

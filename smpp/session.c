@@ -1425,7 +1425,7 @@ smpp_session_submit(struct smpp_session *s, uint64_t ref, const char *dest,
 }
 
 /* The deferred deliver_sm_resp (or data_sm_resp), if its connection still lives. */
-void
+int
 smpp_session_mo_answer(struct smpp_session *s, uint64_t ticket, uint32_t status)
 {
 	uint32_t gen = (uint32_t)(ticket >> 32), low = (uint32_t)ticket;
@@ -1436,7 +1436,7 @@ smpp_session_mo_answer(struct smpp_session *s, uint64_t ticket, uint32_t status)
 	int i;
 
 	if (s == NULL)
-		return;
+		return -1;
 	for (i = 0; i < s->nconns; i++) {
 		if (s->conns[i].generation == gen && s->conns[i].state == SMPP_CONN_BOUND)
 			c = &s->conns[i];
@@ -1444,10 +1444,11 @@ smpp_session_mo_answer(struct smpp_session *s, uint64_t ticket, uint32_t status)
 	if (c == NULL) {
 		/* that connection is gone: the SMSC redelivers */
 		log_debug("smpp: answer for seq %u of a dropped connection ignored", seq);
-		return;
+		return -1;
 	}
 	if (c->ndeferred > 0)
 		c->ndeferred--;
 	smpp_conn_send_resp(c, resp, status, seq);
 	smpp_session_stop_check(s);
+	return 0;
 }

@@ -287,7 +287,8 @@ int smpp_session_is_bound(const struct smpp_session *s);
  * (not bound, window full, text not encodable). */
 int smpp_session_submit(struct smpp_session *s, uint64_t ref, const char *dest,
     uint8_t dest_ton, uint8_t dest_npi, const char *utf8_text);
-void smpp_session_mo_answer(struct smpp_session *s, uint64_t ticket, uint32_t status);
+/* 0 sent, -1 not: the MO's connection is gone (the SMSC will deliver it again). */
+int smpp_session_mo_answer(struct smpp_session *s, uint64_t ticket, uint32_t status);
 
 /* Notes on the above (session.c):
  *  - callbacks may call smpp_session_submit, _mo_answer, _can_submit and _is_bound, but

@@ -216,9 +216,15 @@ ctl admin add $ADMIN --pin 4321 >/dev/null
 ctl retailer add $TD --name "Topped Shop" >/dev/null
 wallet() { sql "SELECT a.balance FROM accounts a JOIN retailers r ON r.wallet_account = a.id WHERE r.msisdn = '$TD'"; }
 seen_again() { grep -c "MO from $ADMIN is the SMSC's second delivery" "$T_DIR/rechargd.log"; }
-drops0=$(lines '^DROPPED peer=')
-sim "wait_bound 15" "drop_after_mo 1" "mo $ADMIN TOPUP $TD 100 4321" >/dev/null
-wait_until 20 at_least $((drops0 + 1)) '^DROPPED peer='
+admin_mos() { sql "SELECT count(*) FROM sms_in WHERE source_addr = '$ADMIN' AND processed_at IS NOT NULL"; }
+more_mos() { [ "$(admin_mos)" -gt "$1" ]; }
+drop_after() {   # drop_after N MO...: the link drops behind the Nth deliver_sm of MO...
+	local d0 n=$1; shift
+	d0=$(lines '^DROPPED peer=')
+	sim "wait_bound 15" "drop_after_mo $n" "$@" >/dev/null
+	wait_until 20 at_least $((d0 + 1)) '^DROPPED peer='
+}
+drop_after 1 "mo $ADMIN TOPUP $TD 100 4321"
 check "(h) link: the TOPUP is delivered again after the drop and answered" \
 	sim "wait_bound 15" "wait_mo_resps 30" "expect 10 $ADMIN ^OK TOPUP"
 check "(h) link: credited once (wallet $(wallet) paise), seen again once ($(seen_again))" \
@@ -226,18 +232,34 @@ check "(h) link: credited once (wallet $(wallet) paise), seen again once ($(seen
 check "(h) a question is answered each time, a drop between" sim "expect 10 $TD ^Wallet credited Rs100\.00" \
 	"mo $TD BAL" "expect 10 $TD ^BAL Bal:Rs100\.00" \
 	"drop" "wait_bound 15" "mo $TD BAL" "expect 10 $TD ^BAL Bal:Rs100\.00"
+# a refused TOPUP (wrong PIN) delivered again is refused once; the retry with the right
+# PIN right after is not taken for a copy
+drop_after 1 "mo $ADMIN TOPUP $TD 7 9999"
+check "(h) a wrong PIN: refused once, its copy recognised, the right one done" \
+	sim "wait_bound 15" "wait_mo_resps 30" "expect 10 $ADMIN ^ERR" "mo $ADMIN TOPUP $TD 7 4321" \
+	"expect 10 $ADMIN ^OK TOPUP"
+check "(h) ... credited 7 (wallet $(wallet) paise), seen again twice in all ($(seen_again))" \
+	test "$(wallet)" = 10700 -a "$(seen_again)" = 2
+# a long MO (two parts) whose answers were lost: both parts come again and complete again
+# (a REG whose shop name is too long: refused by the engine, answered once)
+shop=$(printf 'Long Name Stores %.0s' $(seq 1 12))
+in0=$(admin_mos)
+drop_after 2 "mo $ADMIN REG 919810000051 starter $shop 4321"
+check "(h) long MO: delivered again and answered" sim "wait_bound 15" "wait_mo_resps 30" \
+	"expect 10 $ADMIN ^ERR 1009 .*shop_name"
+check "(h) long MO: processed once ($(( $(admin_mos) - in0 )) stored), seen again ($(seen_again) in all)" \
+	test "$(( $(admin_mos) - in0 ))" = 1 -a "$(seen_again)" = 3
 # the process: stored and committed, the answer lost, the daemon killed before it rebinds
-drops0=$(lines '^DROPPED peer=')
-in0=$(sql "SELECT count(*) FROM sms_in WHERE source_addr = '$ADMIN'")
-sim "bind_resp ESME_RBINDFAIL" "drop_after_mo 1" "mo $ADMIN TOPUP $TD 50 4321" >/dev/null
-wait_until 20 test "$(sql "SELECT count(*) FROM sms_in WHERE source_addr = '$ADMIN' AND processed_at IS NOT NULL")" -gt "$in0"
-wait_until 20 at_least $((drops0 + 1)) '^DROPPED peer='
+in0=$(admin_mos)
+sim "bind_resp ESME_RBINDFAIL" >/dev/null
+drop_after 1 "mo $ADMIN TOPUP $TD 50 4321"
+wait_until 20 more_mos "$in0"
 kill -9 "$T_RD_PID"; wait "$T_RD_PID" 2>/dev/null
 sim "bind_resp ESME_ROK" >/dev/null
 rd_start
 check "(h) restart: delivered again to the new process and answered" sim "wait_bound 20" "wait_mo_resps 30"
 check "(h) restart: credited once (wallet $(wallet) paise), seen again ($(seen_again) in all)" \
-	test "$(wallet)" = 15000 -a "$(seen_again)" = 2
+	test "$(wallet)" = 15700 -a "$(seen_again)" = 4
 
 # ---- the whole run -------------------------------------------------------------------
 sim "stats" >/dev/null
