@@ -109,16 +109,18 @@ sms_part_store(struct sms_channel *c, const struct smpp_mo *mo, struct db_sms_in
 	return 1;
 }
 
-/* 1 when MO m (as received, its fingerprint in m->fp) changes something and equals a
- * suspect of redelivery.c: the SMSC's second delivery of one already processed, to be
- * acknowledged only. Its answer now may be lost too: it is remembered again. */
+/* 1 when MO m (as received, its fingerprint in m->fp) equals a suspect of redelivery.c
+ * and changes something: the SMSC's second delivery of one already processed, to be
+ * acknowledged only. Its answer now may be lost too: it is remembered again. The parse
+ * comes last: after a drop every MO is looked up for 300 s, and only copies are parsed
+ * (a question's suspect is spent on it, which changes nothing). */
 static int
 sms_redelivered(struct sms_channel *c, const struct db_sms_in *m)
 {
 	int64_t id, now = c->last_mo_at;
 
-	if (m->fp == 0 || !sms_redelivery_armed(&c->redelivery, now) || !sms_text_changes_state(m->text) ||
-	    (id = sms_redelivery_match(&c->redelivery, m->fp, now)) == 0)
+	if (m->fp == 0 || !sms_redelivery_armed(&c->redelivery, now) ||
+	    (id = sms_redelivery_match(&c->redelivery, m->fp, now)) == 0 || !sms_text_changes_state(m->text))
 		return 0;
 	sms_redelivery_remember(&c->redelivery, m->fp, id, now);
 	metrics_inc(METRIC_SMS_IN_REDELIVERED);

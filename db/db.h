@@ -290,14 +290,14 @@ struct db_sms_in {
 	int64_t received_at;
 	uint64_t fp;                   /* keyed fingerprint as received; 0 none (redelivery.c) */
 };
-int db_sms_in_add(struct db *db, struct db_sms_in *m);          /* sets m->id */
+int db_sms_in_add(struct db *db, struct db_sms_in *m);          /* sets m->id; stores m->fp */
 /* The last n processed MOs with a fingerprint, newest first (at most the last n rows
  * are read; text is not read). 0 or -1. */
 int db_sms_in_each_recent(struct db *db, int n, void (*cb)(void *, const struct db_sms_in *),
     void *arg);
 /* Marks an MO processed (txn 0: none); text, when not NULL, replaces the stored text
  * (the same text with its PINs masked, so same length: overwritten in place); fp, when
- * not 0, is stored as its fingerprint. */
+ * not 0, is stored as its fingerprint (given to db_sms_in_add, the row keeps its size). */
 int db_sms_in_done(struct db *db, int64_t id, int64_t txn, const char *text, uint64_t fp);
 /* Unprocessed messages, oldest first, at most n; returns the count or -1. */
 int db_sms_in_pending(struct db *db, struct db_sms_in *out, int n);

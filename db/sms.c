@@ -10,7 +10,7 @@ db_sms_in_add(struct db *db, struct db_sms_in *m)
 {
 	static const char sql[] =
 	    "INSERT INTO sms_in (source_addr, source_ton, source_npi, dest_addr, data_coding, text,"
-	    " received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+	    " received_at, fp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 	sqlite3_stmt *st = db_stmt(db, sql);
 
 	if (st == NULL)
@@ -23,6 +23,8 @@ db_sms_in_add(struct db *db, struct db_sms_in *m)
 	sqlite3_bind_int(st, 5, m->data_coding);
 	sqlite3_bind_text(st, 6, m->text, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, m->received_at);
+	if (m->fp != 0)
+		sqlite3_bind_int64(st, 8, (int64_t)m->fp);
 	if (db_exec_stmt(db, st, "sms_in insert") != 0)
 		return -1;
 	m->id = sqlite3_last_insert_rowid(db->sql);
@@ -33,8 +35,8 @@ int
 db_sms_in_done(struct db *db, int64_t id, int64_t txn, const char *text, uint64_t fp)
 {
 	static const char sql[] =
-	    "UPDATE sms_in SET processed_at = ?2, txn_id = ?3, text = coalesce(?4, text), fp = ?5"
-	    " WHERE id = ?1";
+	    "UPDATE sms_in SET processed_at = ?2, txn_id = ?3, text = coalesce(?4, text),"
+	    " fp = coalesce(?5, fp) WHERE id = ?1";
 	sqlite3_stmt *st = db_stmt(db, sql);
 
 	if (st == NULL)
