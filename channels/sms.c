@@ -57,7 +57,8 @@ sms_store_and_process(struct sms_channel *c, struct db_sms_in *m)
 	    db_sms_out_answer(db, m->source_addr, m->source_ton, m->source_npi, reply, m->id, txn) < 0)
 		goto fail;
 	sms_text_redact(m->text);
-	if (db_sms_in_done(db, m->id, txn, m->text, m->fp) != 0 || db_release(db) != 0)
+	/* the fingerprint went in with the row (db_sms_in_add) */
+	if (db_sms_in_done(db, m->id, txn, m->text, 0) != 0 || db_release(db) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -119,8 +120,8 @@ sms_redelivered(struct sms_channel *c, const struct db_sms_in *m)
 {
 	int64_t id, now = c->last_mo_at;
 
-	if (m->fp == 0 || !sms_redelivery_armed(&c->redelivery, now) ||
-	    (id = sms_redelivery_match(&c->redelivery, m->fp, now)) == 0 || !sms_text_changes_state(m->text))
+	if (m->fp == 0 || (id = sms_redelivery_match(&c->redelivery, m->fp, now)) == 0 ||
+	    !sms_text_changes_state(m->text))
 		return 0;
 	sms_redelivery_remember(&c->redelivery, m->fp, id, now);
 	metrics_inc(METRIC_SMS_IN_REDELIVERED);
